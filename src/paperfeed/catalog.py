@@ -1,0 +1,189 @@
+"""The catalog: the store and the search index used together, for the CLI and the web app.
+
+Owns the operations a person asks for (ingest files, harvest, keep the index
+in step with the store, search, related papers, show a paper) so that the
+delivery layers stay thin. It opens nothing itself: the store hands out the
+data directory's folders and the index works inside the one it is given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from paperfeed.embed import Embedder, load_embedder
+from paperfeed.errors import PaperfeedError, SourceError
+from paperfeed.index import IndexDoc, PaperIndex, SearchFilters, SearchHit
+from paperfeed.records import PaperRecord
+from paperfeed.sources import read_records
+from paperfeed.store import IngestReport, PaperSummary, Store, StoredPaper
+
+Progress = Callable[[int], None]
+
+
+@dataclass
+class FileReport:
+    """The outcome of ingesting one file."""
+
+    path: str
+    format: str | None
+    report: IngestReport = field(default_factory=IngestReport)
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Result:
+    """A search hit with the stored paper it points at."""
+
+    hit: SearchHit
+    paper: StoredPaper
+
+
+def _index_doc(summary: PaperSummary) -> IndexDoc:
+    return IndexDoc(
+        key=summary.id,
+        title=summary.title,
+        abstract=summary.abstract,
+        authors=summary.authors,
+        categories=summary.categories,
+        date=summary.date,
+    )
+
+
+class Catalog:
+    """A store and its index in one data directory."""
+
+    def __init__(
+        self,
+        data_dir: Path | str | None = None,
+        *,
+        embedder: Embedder | Callable[[], Embedder] | None = None,
+        url: str | None = None,
+    ) -> None:
+        self.store = Store(data_dir, url=url)
+        self._embedder = embedder
+        self._index: PaperIndex | None = None
+
+    def _make_embedder(self) -> Embedder:
+        if self._embedder is None:
+            return load_embedder(cache_dir=self.store.subdir("models"))
+        if callable(self._embedder) and not hasattr(self._embedder, "encode"):
+            return self._embedder()
+        return self._embedder  # type: ignore[return-value]
+
+    @property
+    def index(self) -> PaperIndex:
+        if self._index is None:
+            self._index = PaperIndex.open(self.store.subdir("index"), self._make_embedder)
+        return self._index
+
+    def close(self) -> None:
+        if self._index is not None:
+            self._index.close()
+            self._index = None
+        self.store.close()
+
+    def __enter__(self) -> Catalog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- ingest -------------------------------------------------------------------
+
+    def ingest_records(
+        self, records: Iterable[PaperRecord], *, progress: Progress | None = None,
+        batch_size: int = 1000,
+    ) -> IngestReport:
+        return self.store.add_papers(records, progress=progress, batch_size=batch_size)
+
+    def ingest_file(
+        self,
+        path: Path,
+        *,
+        format: str | None = None,
+        author: str | None = None,
+        progress: Progress | None = None,
+        batch_size: int = 1000,
+    ) -> FileReport:
+        """Ingest one file. A parse error stops the file; batches before it stay stored."""
+        from paperfeed.sources import detect_format
+
+        result = FileReport(path=str(path), format=format)
+        try:
+            result.format = format or detect_format(path)
+            records = read_records(path.resolve(), format=result.format, author=author)
+            result.report = self.store.add_papers(records, progress=progress,
+                                                  batch_size=batch_size)
+        except SourceError as exc:
+            result.error = str(exc)
+        return result
+
+    # --- index --------------------------------------------------------------------
+
+    def indexed_revision(self) -> int:
+        version = self.index.manifest().get("source_version")
+        try:
+            return int(version) if version is not None else 0
+        except ValueError:
+            return 0
+
+    def pending(self) -> int:
+        """How many stored papers the index has not caught up with."""
+        return self.store.count_since(self.indexed_revision())
+
+    def update_index(self, *, progress: Progress | None = None, full: bool = False) -> int:
+        """Bring the index up to the store's revision: only changed papers unless `full`."""
+        since = 0 if full else self.indexed_revision()
+        revision = self.store.revision()
+        docs = (_index_doc(s) for s in self.store.iter_summaries(since_revision=since))
+        return self.index.add(docs, progress=progress, source_version=str(revision))
+
+    # --- queries ------------------------------------------------------------------
+
+    def _attach(self, hits: Sequence[SearchHit]) -> list[Result]:
+        papers = {p.id: p for p in self.store.get_many([h.key for h in hits])}
+        return [Result(hit=h, paper=papers[h.key]) for h in hits if h.key in papers]
+
+    def search(
+        self,
+        query: str,
+        *,
+        k: int = 10,
+        offset: int = 0,
+        filters: SearchFilters | None = None,
+        sort: Literal["relevance", "date"] = "relevance",
+        mode: Literal["hybrid", "lexical", "dense"] = "hybrid",
+    ) -> list[Result]:
+        hits = self.index.search(query, k=k, offset=offset, filters=filters, sort=sort, mode=mode)
+        return self._attach(hits)
+
+    def search_many(
+        self, queries: Sequence[str], *, k: int = 10, filters: SearchFilters | None = None,
+        mode: Literal["hybrid", "lexical", "dense"] = "hybrid",
+    ) -> list[list[Result]]:
+        batches = self.index.search_many(queries, k=k, filters=filters, mode=mode)
+        return [self._attach(hits) for hits in batches]
+
+    def find(self, ref: str) -> StoredPaper:
+        paper = self.store.find(ref)
+        if paper is None:
+            raise PaperNotFoundError(f"no paper matches {ref!r} (try a store id, arXiv id or DOI)")
+        return paper
+
+    def related(self, ref: str, *, k: int = 10) -> tuple[StoredPaper, list[Result]]:
+        paper = self.find(ref)
+        return paper, self._attach(self.index.related(paper.id, k=k))
+
+    def stats(self) -> dict[str, Any]:
+        stats = self.store.stats()
+        manifest = self.index.manifest()
+        stats["index"] = {**manifest, "pending": self.store.count_since(self.indexed_revision())}
+        stats["harvest"] = self.store.harvest_states()
+        return stats
+
+
+class PaperNotFoundError(PaperfeedError):
+    """No stored paper matches a reference."""

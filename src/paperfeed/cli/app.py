@@ -1,0 +1,515 @@
+"""The `paperfeed` command: a thin Typer layer over the catalog.
+
+Errors print on one line with a distinct exit code (see `ExitCode`); the
+traceback only with `--debug`. Every command that lists things takes `--json`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from datetime import date
+from enum import IntEnum
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from paperfeed.catalog import Catalog, PaperNotFoundError
+from paperfeed.errors import (
+    HarvestError,
+    IndexStaleError,
+    ModelUnavailableError,
+    PaperfeedError,
+    SourceError,
+    StoreError,
+)
+from paperfeed.index import SearchFilters
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    ERROR = 1
+    USAGE = 2
+    BAD_INPUT = 3
+    STORE = 4
+    HARVEST = 5
+    MODEL = 6
+    NOT_FOUND = 7
+    STALE_INDEX = 8
+
+
+_EXIT_FOR: list[tuple[type[PaperfeedError], ExitCode]] = [
+    (SourceError, ExitCode.BAD_INPUT),
+    (StoreError, ExitCode.STORE),
+    (HarvestError, ExitCode.HARVEST),
+    (ModelUnavailableError, ExitCode.MODEL),
+    (PaperNotFoundError, ExitCode.NOT_FOUND),
+    (IndexStaleError, ExitCode.STALE_INDEX),
+]
+
+app = typer.Typer(
+    name="paperfeed",
+    help="A self-hosted research-paper feed: ingest papers, search them, find related work.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+
+class _State:
+    data_dir: Path | None = None
+    debug: bool = False
+
+
+state = _State()
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def handle_errors(func: F) -> F:
+    """Turn paperfeed's errors into one readable line and a distinct exit code."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except PaperfeedError as exc:
+            if state.debug:
+                raise
+            code = next((c for t, c in _EXIT_FOR if isinstance(exc, t)), ExitCode.ERROR)
+            err_console.print(f"[red]error:[/red] {escape(str(exc))}")
+            raise typer.Exit(int(code)) from None
+        except KeyboardInterrupt:
+            err_console.print("[yellow]interrupted[/yellow]: what was committed stays stored; "
+                              "run the command again to continue")
+            raise typer.Exit(130) from None
+        except OSError as exc:
+            if state.debug:
+                raise
+            err_console.print(f"[red]error:[/red] {escape(str(exc))}")
+            raise typer.Exit(int(ExitCode.ERROR)) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@app.callback()
+def main_options(
+    data_dir: Annotated[
+        Path | None,
+        typer.Option("--data-dir", envvar="PAPERFEED_DATA",
+                     help="Folder holding the store and indexes (default: per-user data dir)."),
+    ] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+) -> None:
+    """paperfeed: harvest, store, index and search research papers."""
+    state.data_dir = data_dir
+    state.debug = debug
+
+
+def open_catalog() -> Catalog:
+    return Catalog(state.data_dir)
+
+
+def emit_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+# --- ingest ---------------------------------------------------------------------
+
+
+@app.command()
+@handle_errors
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders to ingest.")],
+    format: Annotated[
+        str | None,
+        typer.Option("--format", "-f", help="Input format (default: detected per file)."),
+    ] = None,
+    author: Annotated[
+        str | None,
+        typer.Option("--author", help="Author of every paper in a publication list."),
+    ] = None,
+    index: Annotated[
+        bool, typer.Option("--index/--no-index", help="Update the search index afterwards.")
+    ] = True,
+    as_json: JsonOpt = False,
+) -> None:
+    """Ingest paper files (listing pages, abstract lists, arXiv JSON, OAI-PMH, Atom, BibTeX)."""
+    from paperfeed.cli.render import progress_bar
+    from paperfeed.sources import FORMATS, iter_input_files
+
+    if format is not None and format not in FORMATS:
+        raise typer.BadParameter(f"unknown format {format!r}; one of {', '.join(FORMATS)}")
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        raise SourceError("no such file or folder", file=str(missing[0]))
+    files = list(iter_input_files(paths))
+    reports = []
+    with open_catalog() as catalog:
+        out = err_console if as_json else console
+        for path in files:
+            with progress_bar(out, f"ingest {path.name}", None) as advance:
+                rep = catalog.ingest_file(path, format=format, author=author, progress=advance)
+            reports.append(rep)
+            if rep.error:
+                out.print(f"[yellow]skipped[/yellow] {escape(rep.error)}")
+        indexed = 0
+        if index and any(r.report.records for r in reports):
+            indexed = _update_index(catalog, out)
+    totals = {"files": len(files), "ingested": 0, "merged": 0, "changed_by_merge": 0,
+              "skipped": {}, "failed_files": 0, "indexed": indexed}
+    for rep in reports:
+        d = rep.report.as_dict()
+        for key in ("ingested", "merged", "changed_by_merge"):
+            totals[key] += d[key]
+        for reason, n in d["skipped"].items():
+            totals["skipped"][reason] = totals["skipped"].get(reason, 0) + n
+        totals["failed_files"] += 1 if rep.error else 0
+    if as_json:
+        emit_json({"files": [{"path": r.path, "format": r.format, "error": r.error,
+                              **r.report.as_dict()} for r in reports], "totals": totals})
+    else:
+        table = Table("file", "format", "new", "merged", "skipped", "problem")
+        for r in reports:
+            table.add_row(escape(r.path), r.format or "?", str(r.report.ingested),
+                          str(r.report.merged), str(sum(r.report.skipped.values())),
+                          escape(r.error or ""))
+        console.print(table)
+        skipped = ", ".join(f"{n} {why}" for why, n in totals["skipped"].items()) or "none"
+        console.print(
+            f"[bold]{totals['ingested']}[/bold] new papers, {totals['merged']} merged into "
+            f"stored ones ({totals['changed_by_merge']} changed them), skipped: {skipped}; "
+            f"{totals['failed_files']} file(s) with errors; {indexed} papers indexed."
+        )
+    if totals["failed_files"]:
+        raise typer.Exit(int(ExitCode.BAD_INPUT))
+
+
+def _update_index(catalog: Catalog, out: Console, *, full: bool = False) -> int:
+    from paperfeed.cli.render import progress_bar
+
+    pending = catalog.store.count() if full else catalog.pending()
+    if not pending:
+        return 0
+    with progress_bar(out, "index", pending) as advance:
+        return catalog.update_index(progress=advance, full=full)
+
+
+@app.command()
+@handle_errors
+def reindex(
+    full: Annotated[bool, typer.Option("--full", help="Re-index every paper, not only new ones.")]
+    = False,
+) -> None:
+    """Bring the search index up to date with the store (embeddings included)."""
+    with open_catalog() as catalog:
+        n = _update_index(catalog, console, full=full)
+        console.print(f"{n} papers indexed; the index is at store revision "
+                      f"{catalog.indexed_revision()}.")
+
+
+# --- harvest --------------------------------------------------------------------
+
+
+@app.command()
+@handle_errors
+def harvest(
+    set_spec: Annotated[str, typer.Option("--set", help="OAI-PMH set, e.g. cs or cs:cs:CV.")]
+    = "cs",
+    from_date: Annotated[str | None, typer.Option("--from", help="First datestamp (YYYY-MM-DD);"
+                                                  " default: where the last harvest ended.")]
+    = None,
+    until: Annotated[str | None, typer.Option("--until", help="Last datestamp (YYYY-MM-DD).")]
+    = None,
+    base_url: Annotated[str, typer.Option("--base-url", help="OAI-PMH endpoint.")]
+    = "https://oaipmh.arxiv.org/oai",
+    min_interval: Annotated[float, typer.Option(
+        "--min-interval", min=3.0, help="Seconds between requests (arXiv asks for >= 3).")] = 3.0,
+    index: Annotated[bool, typer.Option("--index/--no-index")] = True,
+    as_json: JsonOpt = False,
+) -> None:
+    """Harvest arXiv metadata over OAI-PMH, incrementally and resumably."""
+    from paperfeed.cli.render import progress_bar
+    from paperfeed.sources.harvest import harvest_arxiv
+
+    out = err_console if as_json else console
+    with open_catalog() as catalog:
+        totals: dict[str, int] = {"ingested": 0, "merged": 0}
+
+        def sink(records: list[Any]) -> None:
+            rep = catalog.ingest_records(records)
+            totals["ingested"] += rep.ingested
+            totals["merged"] += rep.merged
+
+        with progress_bar(out, f"harvest {set_spec}", None, unit="records") as advance:
+            seen = [0]
+
+            def on_progress(done: int, _total: int | None) -> None:
+                advance(done - seen[0])
+                seen[0] = done
+
+            report = harvest_arxiv(
+                sink, state=catalog.store, set_spec=set_spec,
+                from_date=date.fromisoformat(from_date) if from_date else None,
+                until=date.fromisoformat(until) if until else None,
+                base_url=base_url, min_interval=min_interval, progress=on_progress,
+            )
+        indexed = _update_index(catalog, out) if index else 0
+    summary = {**totals, "indexed": indexed, "pages": report.pages, "records": report.records,
+               "retries": report.retries, "resumed": report.resumed}
+    if as_json:
+        emit_json(summary)
+    else:
+        console.print(f"harvested {report.records} records in {report.pages} pages "
+                      f"({report.retries} retries): {totals['ingested']} new, "
+                      f"{totals['merged']} merged; {indexed} indexed.")
+
+
+# --- search ---------------------------------------------------------------------
+
+
+def _filters(date_from: str | None, date_to: str | None, category: list[str] | None,
+             author: list[str] | None) -> SearchFilters:
+    try:
+        return SearchFilters(
+            date_from=date.fromisoformat(date_from) if date_from else None,
+            date_to=date.fromisoformat(date_to) if date_to else None,
+            categories=tuple(category or ()),
+            authors=tuple(author or ()),
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(f"dates are YYYY-MM-DD: {exc}") from None
+
+
+@app.command()
+@handle_errors
+def search(
+    query: Annotated[str | None, typer.Argument(help='Words, or "a phrase" in quotes.')] = None,
+    k: Annotated[int, typer.Option("--k", "-k", min=1, max=1000, help="How many results.")] = 10,
+    page: Annotated[int, typer.Option("--page", min=1, help="Result page (k per page).")] = 1,
+    date_from: Annotated[str | None, typer.Option("--from", help="Earliest date, YYYY-MM-DD.")]
+    = None,
+    date_to: Annotated[str | None, typer.Option("--to", help="Latest date, YYYY-MM-DD.")] = None,
+    category: Annotated[list[str] | None, typer.Option("--category", "-c",
+                                                       help="Category (repeatable).")] = None,
+    author: Annotated[list[str] | None, typer.Option("--author", "-a",
+                                                     help="Author name (repeatable).")] = None,
+    sort: Annotated[str, typer.Option("--sort", help="relevance or date.")] = "relevance",
+    mode: Annotated[str, typer.Option("--mode", help="hybrid, lexical or dense.")] = "hybrid",
+    queries: Annotated[Path | None, typer.Option(
+        "--queries", help="File with one query per line: batch search.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Search the stored papers (hybrid BM25 + embeddings by default)."""
+    from paperfeed.cli.render import print_results, result_json
+
+    if sort not in ("relevance", "date"):
+        raise typer.BadParameter("--sort is relevance or date")
+    if mode not in ("hybrid", "lexical", "dense"):
+        raise typer.BadParameter("--mode is hybrid, lexical or dense")
+    if (query is None) == (queries is None):
+        raise typer.BadParameter("give a QUERY or --queries FILE (one of them)")
+    filters = _filters(date_from, date_to, category, author)
+    sort_l: Literal["relevance", "date"] = "date" if sort == "date" else "relevance"
+    mode_l: Literal["hybrid", "lexical", "dense"] = mode  # type: ignore[assignment]
+    with open_catalog() as catalog:
+        _warn_pending(catalog)
+        if queries is not None:
+            lines = [q.strip() for q in queries.read_text(encoding="utf-8").splitlines()]
+            lines = [q for q in lines if q]
+            batches = catalog.search_many(lines, k=k, filters=filters, mode=mode_l)
+            if as_json:
+                emit_json([{"query": q, "results": [result_json(r, i + 1)
+                                                    for i, r in enumerate(res)]}
+                           for q, res in zip(lines, batches, strict=True)])
+            else:
+                for q, res in zip(lines, batches, strict=True):
+                    console.rule(escape(q))
+                    print_results(console, res)
+            return
+        assert query is not None
+        offset = (page - 1) * k
+        results = catalog.search(query, k=k, offset=offset, filters=filters, sort=sort_l,
+                                 mode=mode_l)
+    if as_json:
+        emit_json([result_json(r, offset + i + 1) for i, r in enumerate(results)])
+    else:
+        print_results(console, results, offset=offset)
+
+
+def _warn_pending(catalog: Catalog) -> None:
+    pending = catalog.pending()
+    if pending:
+        err_console.print(f"[yellow]note:[/yellow] {pending} stored papers are not indexed yet; "
+                          "run `paperfeed reindex`")
+
+
+@app.command()
+@handle_errors
+def related(
+    ref: Annotated[str, typer.Argument(help="Store id, arXiv id or DOI of a paper.")],
+    k: Annotated[int, typer.Option("--k", "-k", min=1, max=1000)] = 10,
+    as_json: JsonOpt = False,
+) -> None:
+    """Papers related to a given paper."""
+    from paperfeed.cli.render import paper_json, print_results, result_json
+
+    with open_catalog() as catalog:
+        paper, results = catalog.related(ref, k=k)
+    if as_json:
+        emit_json({"paper": paper_json(paper),
+                   "related": [result_json(r, i + 1) for i, r in enumerate(results)]})
+    else:
+        console.print(f"Related to [bold]{escape(paper.record.title)}[/bold]\n")
+        print_results(console, results)
+
+
+@app.command()
+@handle_errors
+def show(
+    ref: Annotated[str, typer.Argument(help="Store id, arXiv id or DOI of a paper.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Show one paper with everything stored about it."""
+    from paperfeed.cli.render import paper_json, print_paper
+
+    with open_catalog() as catalog:
+        paper = catalog.find(ref)
+    if as_json:
+        emit_json(paper_json(paper))
+    else:
+        print_paper(console, paper)
+
+
+@app.command()
+@handle_errors
+def stats(as_json: JsonOpt = False) -> None:
+    """What is in the store and the index."""
+    with open_catalog() as catalog:
+        facts = catalog.stats()
+    if as_json:
+        emit_json(facts)
+        return
+    table = Table(show_header=False)
+    for key in ("papers", "authors", "first_date", "last_date", "revision", "data_dir"):
+        table.add_row(key.replace("_", " "), escape(str(facts[key])))
+    for source, n in facts["by_source"].items():
+        table.add_row(f"from {source}", str(n))
+    idx = facts["index"]
+    table.add_row("indexed", str(idx.get("count", idx.get("counts", ""))))
+    table.add_row("not yet indexed", str(idx["pending"]))
+    table.add_row("model", str(idx.get("model_id", "")))
+    for key, value in facts["harvest"].items():
+        table.add_row(f"harvest {key}", escape(json.dumps(value, default=str)))
+    console.print(table)
+
+
+def main() -> None:
+    app()
+
+
+# --- quickstart: the README's main job ------------------------------------------------
+
+SAMPLE_QUERY = "out-of-distribution detection"
+
+
+def _shared_corpus() -> Path | None:
+    """The arXiv daily corpus in ../shared/data, looked for beside the cwd and the checkout."""
+    here = Path(__file__).resolve()
+    for base in (Path.cwd(), *here.parents):
+        candidate = base.parent / "shared" / "data" / "arxiv-daily-cs"
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+def _arxiv_reachable(host: str = "oaipmh.arxiv.org") -> bool:
+    import socket
+
+    try:
+        socket.getaddrinfo(host, 443)
+    except OSError:
+        return False
+    return True
+
+
+@app.command()
+@handle_errors
+def quickstart(
+    corpus: Annotated[Path | None, typer.Option(
+        "--corpus", help="Files or folder to load instead of harvesting / the shared corpus.")]
+    = None,
+    harvest_days: Annotated[int, typer.Option(
+        "--harvest-days", min=1, help="Days of arXiv cs to harvest when the network allows.")]
+    = 3,
+    interactive: Annotated[bool | None, typer.Option(
+        "--interactive/--no-interactive", help="Prompt for searches (default: when a terminal).")]
+    = None,
+) -> None:
+    """Load a real corpus, build the index, and start searching (the README's first command)."""
+    from paperfeed.cli.render import print_results
+    from paperfeed.sources import iter_input_files
+
+    with open_catalog() as catalog:
+        stored = catalog.store.count()
+        if corpus is None and stored == 0 and _arxiv_reachable():
+            console.print(f"Harvesting the last {harvest_days} days of arXiv cs …")
+            from datetime import timedelta
+
+            harvest(
+                set_spec="cs", from_date=(date.today() - timedelta(days=harvest_days)).isoformat(),
+                until=None, base_url="https://oaipmh.arxiv.org/oai", min_interval=3.0,
+                index=False, as_json=False)
+        elif corpus is not None or stored == 0:
+            source = corpus or _shared_corpus()
+            if source is None:
+                console.print(
+                    "No network to harvest arXiv and no ../shared/data/arxiv-daily-cs corpus "
+                    "found. Ingest local files with:\n  paperfeed ingest PATH...  "
+                    "(listing pages, abstract lists, arXiv JSON lines, OAI-PMH XML, Atom, "
+                    "BibTeX)")
+                raise typer.Exit(int(ExitCode.OK))
+            console.print(f"Loading {escape(str(source))} …")
+            from paperfeed.cli.render import progress_bar
+
+            for path in iter_input_files([source]):
+                with progress_bar(console, f"ingest {path.name}", None) as advance:
+                    rep = catalog.ingest_file(path, progress=advance)
+                if rep.error:
+                    console.print(f"[yellow]skipped[/yellow] {escape(rep.error)}")
+                else:
+                    console.print(f"{rep.report.ingested} new papers, {rep.report.merged} "
+                                  f"already stored, from {escape(path.name)}")
+        else:
+            console.print(f"The store already holds {stored} papers; catching up the index.")
+        indexed = _update_index(catalog, console)
+        console.print(f"{catalog.store.count()} papers stored, {indexed} newly indexed, "
+                      f"data in {escape(str(catalog.store.data_dir))}")
+        console.rule(f"sample search: {SAMPLE_QUERY}")
+        print_results(console, catalog.search(SAMPLE_QUERY, k=5))
+        if interactive is None:
+            interactive = sys.stdin.isatty()
+        if not interactive:
+            console.print('Search with: paperfeed search "your words"')
+            return
+        from rich.prompt import Prompt
+
+        while True:
+            try:
+                query = Prompt.ask("[bold]search[/bold] (empty to quit)", default="")
+            except EOFError:
+                break
+            if not query.strip():
+                break
+            print_results(console, catalog.search(query, k=10))

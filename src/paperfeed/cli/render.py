@@ -1,0 +1,195 @@
+"""Rich rendering and JSON shapes for the CLI: progress bars, result lists, paper views."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
+
+from paperfeed.catalog import Result
+from paperfeed.index import Segment
+from paperfeed.store import StoredPaper
+
+
+class RateColumn(ProgressColumn):
+    """Items per second, e.g. "812 papers/s"."""
+
+    def __init__(self, unit: str) -> None:
+        super().__init__()
+        self.unit = unit
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        if speed is None:
+            return Text(f"-- {self.unit}/s", style="progress.data.speed")
+        return Text(f"{speed:,.0f} {self.unit}/s", style="progress.data.speed")
+
+
+@contextmanager
+def progress_bar(
+    console: Console, description: str, total: int | None, unit: str = "papers"
+) -> Iterator[Any]:
+    """A progress bar with count, rate and ETA; yields a callback taking an increment."""
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        RateColumn(unit),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console, transient=False,
+                  disable=not console.is_terminal and console.quiet) as progress:
+        task = progress.add_task(description, total=total)
+
+        def advance(n: int) -> None:
+            progress.advance(task, n)
+
+        yield advance
+
+
+def segments_text(segments: Sequence[Segment], style: str = "bold yellow") -> Text:
+    text = Text()
+    for seg in segments:
+        text.append(seg.text, style=style if seg.highlighted else None)
+    return text
+
+
+def segments_marked(segments: Sequence[Segment]) -> str:
+    """Plain text with highlights marked as [[term]], for JSON output."""
+    return "".join(f"[[{s.text}]]" if s.highlighted else s.text for s in segments)
+
+
+def paper_ref(paper: StoredPaper) -> str:
+    record = paper.record
+    if record.arxiv_id:
+        return f"arXiv:{record.arxiv_id}" + (f"v{record.arxiv_version}"
+                                             if record.arxiv_version else "")
+    if record.doi:
+        return f"doi:{record.doi}"
+    return f"#{paper.id}"
+
+
+def authors_line(paper: StoredPaper, limit: int = 6) -> str:
+    names = [a.name for a in paper.record.authors]
+    if len(names) > limit:
+        return ", ".join(names[:limit]) + f" … (+{len(names) - limit})"
+    return ", ".join(names)
+
+
+def paper_date(paper: StoredPaper) -> str:
+    r = paper.record
+    d = r.first_listed or r.submitted
+    return d.isoformat() if d else ""
+
+
+def print_results(console: Console, results: Sequence[Result], *, offset: int = 0) -> None:
+    if not results:
+        console.print("[dim]No papers found.[/dim]")
+        return
+    for rank, res in enumerate(results, start=offset + 1):
+        p = res.paper
+        head = Text(f"{rank:>3}. ", style="bold")
+        head.append_text(segments_text(res.hit.title, style="bold yellow underline"))
+        console.print(head)
+        meta = " · ".join(x for x in (paper_ref(p), paper_date(p),
+                                      " ".join(p.record.categories[:3]),
+                                      authors_line(p, 4)) if x)
+        console.print(f"     [dim]{escape(meta)}  score {res.hit.score:.3f}[/dim]")
+        snippet = segments_text(res.hit.snippet)
+        snippet.pad_left(5)
+        console.print(snippet)
+        console.print()
+
+
+def result_json(res: Result, rank: int) -> dict[str, Any]:
+    p = res.paper
+    return {
+        "rank": rank,
+        "id": p.id,
+        "arxiv_id": p.record.arxiv_id,
+        "doi": p.record.doi,
+        "title": p.record.title,
+        "title_highlighted": segments_marked(res.hit.title),
+        "snippet": segments_marked(res.hit.snippet),
+        "authors": [a.name for a in p.record.authors],
+        "categories": list(p.record.categories),
+        "date": paper_date(p) or None,
+        "score": res.hit.score,
+        "lexical_score": res.hit.lexical_score,
+        "dense_score": res.hit.dense_score,
+    }
+
+
+def paper_json(paper: StoredPaper) -> dict[str, Any]:
+    r = paper.record
+    return {
+        "id": paper.id,
+        "arxiv_id": r.arxiv_id,
+        "arxiv_version": r.arxiv_version,
+        "doi": r.doi,
+        "title": r.title,
+        "title_derived": r.title_derived,
+        "abstract": r.abstract,
+        "authors": [{"name": a.name, "given": a.given, "family": a.family} for a in r.authors],
+        "categories": list(r.categories),
+        "submitted": r.submitted.isoformat() if r.submitted else None,
+        "updated": r.updated.isoformat() if r.updated else None,
+        "first_listed": r.first_listed.isoformat() if r.first_listed else None,
+        "abs_url": r.abs_url,
+        "pdf_url": r.pdf_url,
+        "code_urls": list(r.code_urls),
+        "comment": r.comment,
+        "journal_ref": r.journal_ref,
+        "source_ids": [{"scheme": s, "value": v} for s, v in r.source_ids],
+        "provenance": [
+            {"source": p.source, "file": p.file, "line": p.line, "record_id": p.record_id}
+            for p in r.provenance
+        ],
+        "revision": paper.revision,
+    }
+
+
+def print_paper(console: Console, paper: StoredPaper) -> None:
+    r = paper.record
+    title = escape(r.title) + (" [dim](title derived from the abstract)[/dim]"
+                               if r.title_derived else "")
+    console.print(f"[bold]{title}[/bold]")
+    if r.authors:
+        console.print(escape(", ".join(a.name for a in r.authors)))
+    facts = [
+        ("id", f"{paper.id}  ({paper_ref(paper)})"),
+        ("categories", " ".join(r.categories)),
+        ("submitted", r.submitted.isoformat() if r.submitted else ""),
+        ("updated", r.updated.isoformat() if r.updated else ""),
+        ("first listed", r.first_listed.isoformat() if r.first_listed else ""),
+        ("abstract page", r.abs_url or ""),
+        ("pdf", r.pdf_url or ""),
+        ("code", "  ".join(r.code_urls)),
+        ("comment", r.comment or ""),
+        ("journal", r.journal_ref or ""),
+    ]
+    for label, value in facts:
+        if value:
+            console.print(f"[dim]{label:>13}[/dim]  {escape(value)}")
+    console.print()
+    console.print(escape(r.abstract))
+    console.print()
+    for p in r.provenance:
+        where = f"{p.file}:{p.line}" if p.file and p.line else (p.file or p.record_id or "")
+        console.print(f"[dim]seen in {escape(p.source)}: {escape(where)}[/dim]")

@@ -1,0 +1,133 @@
+"""SQLAlchemy models: the schema of the paper store.
+
+Portable across SQLite (embedded default) and PostgreSQL (server): only
+generic column types, no dialect features in the schema.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Paper(Base):
+    """One paper after dedupe; its sources are in `Provenance` and `SourceId`."""
+
+    __tablename__ = "papers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    arxiv_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    arxiv_version: Mapped[int | None] = mapped_column(Integer)
+    doi: Mapped[str | None] = mapped_column(String(255), unique=True)
+    title: Mapped[str] = mapped_column(Text)
+    title_derived: Mapped[bool] = mapped_column(Boolean, default=False)
+    title_key: Mapped[str] = mapped_column(String(512), index=True)
+    abstract: Mapped[str] = mapped_column(Text, default="")
+    categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    primary_category: Mapped[str | None] = mapped_column(String(64), index=True)
+    submitted: Mapped[date | None] = mapped_column(Date)
+    updated: Mapped[date | None] = mapped_column(Date)
+    first_listed: Mapped[date | None] = mapped_column(Date, index=True)
+    abs_url: Mapped[str | None] = mapped_column(Text)
+    pdf_url: Mapped[str | None] = mapped_column(Text)
+    code_urls: Mapped[list[str]] = mapped_column(JSON, default=list)
+    comment: Mapped[str | None] = mapped_column(Text)
+    journal_ref: Mapped[str | None] = mapped_column(Text)
+    # The store revision that last changed this paper: indexes catch up from it.
+    revision: Mapped[int] = mapped_column(Integer, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    modified_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class PaperAuthor(Base):
+    """An author of a paper, in order."""
+
+    __tablename__ = "paper_authors"
+    __table_args__ = (Index("ix_paper_authors_name_key", "name_key"),)
+
+    paper_id: Mapped[int] = mapped_column(
+        ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    given: Mapped[str] = mapped_column(Text, default="")
+    family: Mapped[str] = mapped_column(Text, default="")
+    # Lower-cased, accent-folded "given family": the key for author look-ups.
+    name_key: Mapped[str] = mapped_column(String(255))
+
+
+class PaperCategory(Base):
+    __tablename__ = "paper_categories"
+
+    paper_id: Mapped[int] = mapped_column(
+        ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True
+    )
+    category: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+
+
+class SourceId(Base):
+    """A source's own id for a paper (OAI identifier, BibTeX key, seed position ...)."""
+
+    __tablename__ = "source_ids"
+    # Not unique on (scheme, value) alone: BibTeX keys repeat across files.
+    __table_args__ = (
+        UniqueConstraint("paper_id", "scheme", "value"),
+        Index("ix_source_ids_scheme_value", "scheme", "value"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), index=True)
+    scheme: Mapped[str] = mapped_column(String(32))
+    value: Mapped[str] = mapped_column(String(512))
+
+
+class Provenance(Base):
+    """Where a paper was seen: source format, file and line, or harvest record."""
+
+    __tablename__ = "provenance"
+    __table_args__ = (UniqueConstraint("paper_id", "source", "file", "line", "record_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(String(32))
+    # Empty strings rather than NULL so the unique constraint holds on every dialect.
+    file: Mapped[str] = mapped_column(Text, default="")
+    line: Mapped[int] = mapped_column(Integer, default=0)
+    record_id: Mapped[str] = mapped_column(String(512), default="")
+    seen_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class HarvestState(Base):
+    """Checkpoints of harvest jobs, one JSON value per job key."""
+
+    __tablename__ = "harvest_state"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value: Mapped[dict[str, object]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class StoreMeta(Base):
+    """Small key/value facts about the store (the current revision, ...)."""
+
+    __tablename__ = "store_meta"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

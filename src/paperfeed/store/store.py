@@ -1,0 +1,597 @@
+"""The paper store: the only code that opens the database or the data directory.
+
+Every ingest batch is one transaction, so a failure midway leaves the store
+exactly as it was before that batch. Each committed batch that changes
+anything bumps the store revision; papers carry the revision that last
+changed them, so indexes can catch up incrementally.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from platformdirs import user_data_dir
+from sqlalchemy import Engine, create_engine, delete, event, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from paperfeed.errors import StoreError
+from paperfeed.records import Author, PaperRecord
+from paperfeed.records import Provenance as RecordProvenance
+from paperfeed.store import models as m
+from paperfeed.store.merge import PaperValues, ids_conflict, merge, name_key, record_title_key
+
+DB_FILE = "paperfeed.sqlite"
+_MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def default_data_dir() -> Path:
+    """`PAPERFEED_DATA` if set, else the per-user data folder."""
+    configured = os.environ.get("PAPERFEED_DATA")
+    return Path(configured).expanduser() if configured else Path(user_data_dir("paperfeed"))
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+@dataclass
+class IngestReport:
+    """What an ingest did: new papers, records merged into stored ones, skips with reasons."""
+
+    ingested: int = 0
+    merged: int = 0
+    changed: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def records(self) -> int:
+        return self.ingested + self.merged
+
+    def add(self, other: IngestReport) -> None:
+        self.ingested += other.ingested
+        self.merged += other.merged
+        self.changed += other.changed
+        self.skipped.update(other.skipped)
+        self.errors.extend(other.errors)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ingested": self.ingested,
+            "merged": self.merged,
+            "changed_by_merge": self.changed,
+            "skipped": dict(self.skipped),
+            "errors": list(self.errors),
+        }
+
+
+@dataclass(frozen=True)
+class StoredPaper:
+    """A stored paper: its id in the store, the merged record and the revision that wrote it."""
+
+    id: int
+    record: PaperRecord
+    revision: int
+
+
+@dataclass(frozen=True)
+class PaperSummary:
+    """The fields an index needs, read in bulk."""
+
+    id: int
+    title: str
+    abstract: str
+    authors: tuple[str, ...]
+    categories: tuple[str, ...]
+    date: date | None
+    revision: int
+
+
+@dataclass
+class _Entry:
+    """A paper being written in the current batch (stored or new)."""
+
+    paper_id: int | None
+    values: PaperValues
+    original: PaperValues | None
+    provenance: list[RecordProvenance] = field(default_factory=list)
+    source_ids: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _validate(record: PaperRecord) -> str | None:
+    """Why a record cannot be stored, or None."""
+    if not isinstance(record, PaperRecord):
+        return "not a paper record"
+    if not record.title.strip():
+        return "no title"
+    if len(record.title) > 2000:
+        return "title longer than 2000 characters"
+    if len(record.abstract) > 100_000:
+        return "abstract longer than 100000 characters"
+    return None
+
+
+class Store:
+    """The paper store on SQLite (default) or any SQLAlchemy URL (PostgreSQL for servers)."""
+
+    def __init__(self, data_dir: Path | str | None = None, *, url: str | None = None) -> None:
+        self.data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create data directory {self.data_dir}: {exc}") from exc
+        self.url = url or f"sqlite:///{self.data_dir / DB_FILE}"
+        self.engine: Engine = create_engine(self.url)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        try:
+            self._migrate()
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot open the store at {self.url}: {exc}") from exc
+
+    # --- set-up ---------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        cfg = Config()
+        cfg.set_main_option("script_location", str(_MIGRATIONS))
+        with self.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def subdir(self, name: str) -> Path:
+        """A folder inside the data directory for derived data (indexes, model cache)."""
+        path = self.data_dir / name
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    # --- revisions --------------------------------------------------------------
+
+    def revision(self) -> int:
+        with Session(self.engine) as session:
+            value = session.get(m.StoreMeta, "revision")
+            return int(value.value) if value else 0
+
+    def _next_revision(self, session: Session) -> int:
+        row = session.get(m.StoreMeta, "revision")
+        if row is None:
+            row = m.StoreMeta(key="revision", value="0")
+            session.add(row)
+        row.value = str(int(row.value) + 1)
+        return int(row.value)
+
+    # --- ingest -----------------------------------------------------------------
+
+    def add_papers(
+        self,
+        records: Iterable[PaperRecord],
+        *,
+        batch_size: int = 1000,
+        progress: Callable[[int], None] | None = None,
+    ) -> IngestReport:
+        """Store records, deduping against the store and each other, one transaction a batch.
+
+        An exception from `records` (a parser error) propagates after the batches
+        before it are committed; the batch in flight is not written.
+        """
+        report = IngestReport()
+        batch: list[PaperRecord] = []
+        for record in records:
+            reason = _validate(record)
+            if reason:
+                report.skipped[reason] += 1
+                continue
+            batch.append(record)
+            if len(batch) >= batch_size:
+                report.add(self._write_batch(batch))
+                if progress:
+                    progress(len(batch))
+                batch = []
+        if batch:
+            report.add(self._write_batch(batch))
+            if progress:
+                progress(len(batch))
+        return report
+
+    def _write_batch(self, records: Sequence[PaperRecord]) -> IngestReport:
+        try:
+            with Session(self.engine) as session, session.begin():
+                return self._merge_batch(session, records)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"could not write a batch of {len(records)} papers: {exc}") from exc
+
+    def _merge_batch(self, session: Session, records: Sequence[PaperRecord]) -> IngestReport:
+        report = IngestReport()
+        by_arxiv, by_doi, by_title, by_prov = self._prefetch(session, records)
+        entries: list[_Entry] = []
+        seen_entries: set[int] = set()
+        for entry in by_arxiv.values():
+            seen_entries.add(id(entry))
+            entries.append(entry)
+        for entry in [*by_doi.values(), *(e for es in by_title.values() for e in es)]:
+            if id(entry) not in seen_entries:
+                seen_entries.add(id(entry))
+                entries.append(entry)
+
+        for record in records:
+            entry = _match(record, by_arxiv, by_doi, by_title, by_prov)
+            if entry is None:
+                entry = _Entry(paper_id=None, values=PaperValues.from_record(record), original=None)
+                entries.append(entry)
+                report.ingested += 1
+            else:
+                entry.values = merge(entry.values, record)
+                report.merged += 1
+            # A DOI held by another paper stays there (DOIs are unique in the store).
+            holder = by_doi.get(entry.values.doi) if entry.values.doi else None
+            if holder is not None and holder is not entry:
+                entry.values.doi = entry.original.doi if entry.original else None
+            entry.provenance.extend(record.provenance)
+            entry.source_ids.extend(record.source_ids)
+            _register(entry, by_arxiv, by_doi, by_title)
+            for p in record.provenance:
+                by_prov.setdefault(_prov_key(p), entry)
+
+        changed = [e for e in entries if e.paper_id is None or e.values != e.original]
+        report.changed = sum(1 for e in changed if e.paper_id is not None)
+        revision = self._next_revision(session) if changed else 0
+        now = _now()
+        new = [e for e in changed if e.paper_id is None]
+        if new:
+            rows = [{**e.values.columns(), "revision": revision, "created_at": now,
+                     "modified_at": now} for e in new]
+            ids = session.scalars(
+                insert(m.Paper).returning(m.Paper.id, sort_by_parameter_order=True), rows
+            ).all()
+            for entry, paper_id in zip(new, ids, strict=True):
+                entry.paper_id = paper_id
+        updated = [e for e in changed if e.original is not None]
+        if updated:
+            session.execute(
+                update(m.Paper),
+                [{"id": e.paper_id, **e.values.columns(), "revision": revision,
+                  "modified_at": now} for e in updated],
+            )
+        self._write_children(session, changed, entries, now)
+        return report
+
+    def _prefetch(
+        self, session: Session, records: Sequence[PaperRecord]
+    ) -> tuple[dict[str, _Entry], dict[str, _Entry], dict[str, list[_Entry]],
+               dict[tuple[str, str, int], _Entry]]:
+        """Stored papers that may match a record of the batch.
+
+        By arXiv id, DOI, title key, or the same source position (file and line):
+        the last makes re-ingesting a file a no-op even where a later version
+        changed the title a record was first matched by.
+        """
+        arxiv_ids = {r.arxiv_id for r in records if r.arxiv_id}
+        dois = {r.doi for r in records if r.doi}
+        keys = {record_title_key(r) for r in records}
+        clauses = [m.Paper.title_key.in_(keys)]
+        if arxiv_ids:
+            clauses.append(m.Paper.arxiv_id.in_(arxiv_ids))
+        if dois:
+            clauses.append(m.Paper.doi.in_(dois))
+        positions = {_prov_key(p) for r in records for p in r.provenance if p.file and p.line}
+        prov_hits: dict[tuple[str, str, int], int] = {}
+        if positions:
+            files = {f for _, f, _ in positions}
+            for pid, source, file, line in session.execute(
+                select(m.Provenance.paper_id, m.Provenance.source, m.Provenance.file,
+                       m.Provenance.line).where(m.Provenance.file.in_(files),
+                                                m.Provenance.line.in_({n for *_, n in positions}))
+            ):
+                if (source, file, line) in positions:
+                    prov_hits[(source, file, line)] = pid
+            if prov_hits:
+                clauses.append(m.Paper.id.in_(set(prov_hits.values())))
+        rows = session.scalars(select(m.Paper).where(or_(*clauses))).all()
+        authors = _authors_of(session, [row.id for row in rows])
+        by_arxiv: dict[str, _Entry] = {}
+        by_doi: dict[str, _Entry] = {}
+        by_title: dict[str, list[_Entry]] = {}
+        by_id: dict[int, _Entry] = {}
+        for row in rows:
+            values = _values_of(row, authors.get(row.id, []))
+            entry = _Entry(paper_id=row.id, values=values, original=_copy(values))
+            by_id[row.id] = entry
+            _register(entry, by_arxiv, by_doi, by_title)
+        by_prov = {key: by_id[pid] for key, pid in prov_hits.items() if pid in by_id}
+        return by_arxiv, by_doi, by_title, by_prov
+
+    def _write_children(
+        self, session: Session, changed: list[_Entry], entries: list[_Entry], now: datetime
+    ) -> None:
+        """Authors and categories of changed papers; provenance and source ids of every entry."""
+        rewrite_authors = [e for e in changed if e.original is None
+                           or e.original.authors != e.values.authors]
+        rewrite_cats = [e for e in changed if e.original is None
+                        or e.original.categories != e.values.categories]
+        stale = [e.paper_id for e in rewrite_authors if e.original is not None]
+        if stale:
+            session.execute(delete(m.PaperAuthor).where(m.PaperAuthor.paper_id.in_(stale)))
+        stale = [e.paper_id for e in rewrite_cats if e.original is not None]
+        if stale:
+            session.execute(delete(m.PaperCategory).where(m.PaperCategory.paper_id.in_(stale)))
+        author_rows = [
+            {"paper_id": e.paper_id, "position": i, "name": name, "given": given,
+             "family": family, "name_key": name_key(name)}
+            for e in rewrite_authors for i, (name, given, family) in enumerate(e.values.authors)
+        ]
+        if author_rows:
+            session.execute(insert(m.PaperAuthor), author_rows)
+        cat_rows = [{"paper_id": e.paper_id, "category": c}
+                    for e in rewrite_cats for c in dict.fromkeys(e.values.categories)]
+        if cat_rows:
+            session.execute(insert(m.PaperCategory), cat_rows)
+        prov_rows = [
+            {"paper_id": e.paper_id, "source": p.source, "file": p.file or "",
+             "line": p.line or 0, "record_id": p.record_id or "", "seen_at": now}
+            for e in entries for p in dict.fromkeys(e.provenance)
+        ]
+        if prov_rows:
+            session.execute(self._insert_ignore(m.Provenance), prov_rows)
+        sid_rows = [{"paper_id": e.paper_id, "scheme": s, "value": v}
+                    for e in entries for s, v in dict.fromkeys(e.source_ids)]
+        if sid_rows:
+            session.execute(self._insert_ignore(m.SourceId), sid_rows)
+
+    def _insert_ignore(self, model: type[m.Base]) -> Any:
+        dialect = self.engine.dialect.name
+        if dialect == "sqlite":
+            return sqlite.insert(model).on_conflict_do_nothing()
+        if dialect == "postgresql":
+            return postgresql.insert(model).on_conflict_do_nothing()
+        raise StoreError(f"unsupported database dialect {dialect}")
+
+    # --- reads ------------------------------------------------------------------
+
+    def count(self) -> int:
+        with Session(self.engine) as session:
+            return session.scalar(select(func.count(m.Paper.id))) or 0
+
+    def get(self, paper_id: int) -> StoredPaper | None:
+        found = self.get_many([paper_id])
+        return found[0] if found else None
+
+    def get_many(self, paper_ids: Sequence[int]) -> list[StoredPaper]:
+        """Papers by store id, in the order asked (missing ids are left out)."""
+        if not paper_ids:
+            return []
+        with Session(self.engine) as session:
+            rows = {r.id: r for r in session.scalars(
+                select(m.Paper).where(m.Paper.id.in_(set(paper_ids))))}
+            authors = _authors_of(session, list(rows))
+            prov: dict[int, list[m.Provenance]] = {}
+            for p in session.scalars(select(m.Provenance).where(
+                    m.Provenance.paper_id.in_(list(rows))).order_by(m.Provenance.id)):
+                prov.setdefault(p.paper_id, []).append(p)
+            sids: dict[int, list[tuple[str, str]]] = {}
+            for s in session.scalars(select(m.SourceId).where(
+                    m.SourceId.paper_id.in_(list(rows))).order_by(m.SourceId.id)):
+                sids.setdefault(s.paper_id, []).append((s.scheme, s.value))
+            return [
+                _stored(rows[i], authors.get(i, []), prov.get(i, []), sids.get(i, []))
+                for i in paper_ids if i in rows
+            ]
+
+    def find(self, ref: str) -> StoredPaper | None:
+        """A paper by store id, arXiv id (any version), DOI or source id ("seed:000_x#3")."""
+        from paperfeed.records import normalize_doi, split_arxiv_id
+
+        ref = ref.strip()
+        with Session(self.engine) as session:
+            paper_id: int | None = None
+            if ref.isdigit() and len(ref) < 10:
+                paper_id = session.scalar(select(m.Paper.id).where(m.Paper.id == int(ref)))
+            if paper_id is None and (doi := normalize_doi(ref)):
+                paper_id = session.scalar(select(m.Paper.id).where(m.Paper.doi == doi))
+            if paper_id is None and (arxiv := split_arxiv_id(ref)):
+                paper_id = session.scalar(select(m.Paper.id).where(m.Paper.arxiv_id == arxiv[0]))
+            if paper_id is None and ":" in ref:
+                scheme, value = ref.split(":", 1)
+                paper_id = session.scalar(select(m.SourceId.paper_id).where(
+                    m.SourceId.scheme == scheme, m.SourceId.value == value).limit(1))
+        return self.get(paper_id) if paper_id is not None else None
+
+    def iter_summaries(
+        self, *, since_revision: int = 0, batch_size: int = 2000
+    ) -> Iterator[PaperSummary]:
+        """Papers changed after `since_revision`, in id order, read in batches."""
+        last_id = 0
+        while True:
+            with Session(self.engine) as session:
+                rows = session.execute(
+                    select(m.Paper.id, m.Paper.title, m.Paper.abstract, m.Paper.categories,
+                           m.Paper.first_listed, m.Paper.submitted, m.Paper.revision)
+                    .where(m.Paper.revision > since_revision, m.Paper.id > last_id)
+                    .order_by(m.Paper.id).limit(batch_size)
+                ).all()
+                if not rows:
+                    return
+                names: dict[int, list[str]] = {}
+                for pid, name in session.execute(
+                    select(m.PaperAuthor.paper_id, m.PaperAuthor.name)
+                    .where(m.PaperAuthor.paper_id.in_([r.id for r in rows]))
+                    .order_by(m.PaperAuthor.paper_id, m.PaperAuthor.position)
+                ):
+                    names.setdefault(pid, []).append(name)
+            for r in rows:
+                yield PaperSummary(
+                    id=r.id, title=r.title, abstract=r.abstract,
+                    authors=tuple(names.get(r.id, [])), categories=tuple(r.categories or ()),
+                    date=r.first_listed or r.submitted, revision=r.revision,
+                )
+            last_id = rows[-1].id
+
+    def count_since(self, revision: int) -> int:
+        with Session(self.engine) as session:
+            return session.scalar(
+                select(func.count(m.Paper.id)).where(m.Paper.revision > revision)) or 0
+
+    def stats(self) -> dict[str, Any]:
+        """Counts and date range of what is stored."""
+        with Session(self.engine) as session:
+            papers = session.scalar(select(func.count(m.Paper.id))) or 0
+            first, last = session.execute(
+                select(func.min(func.coalesce(m.Paper.first_listed, m.Paper.submitted)),
+                       func.max(func.coalesce(m.Paper.first_listed, m.Paper.submitted)))
+            ).one()
+            sources = dict(session.execute(
+                select(m.Provenance.source, func.count(func.distinct(m.Provenance.paper_id)))
+                .group_by(m.Provenance.source)).tuples().all())
+            categories = session.execute(
+                select(m.PaperCategory.category, func.count())
+                .group_by(m.PaperCategory.category).order_by(func.count().desc()).limit(10)
+            ).tuples().all()
+            authors = session.scalar(
+                select(func.count(func.distinct(m.PaperAuthor.name_key)))) or 0
+        return {
+            "papers": papers,
+            "authors": authors,
+            "first_date": first.isoformat() if first else None,
+            "last_date": last.isoformat() if last else None,
+            "by_source": sources,
+            "top_categories": dict(categories),
+            "revision": self.revision(),
+            "data_dir": str(self.data_dir),
+        }
+
+    # --- harvest checkpoints (the harvester's HarvestState protocol) --------------
+
+    def load(self, key: str) -> dict[str, Any] | None:
+        with Session(self.engine) as session:
+            row = session.get(m.HarvestState, key)
+            return dict(row.value) if row else None
+
+    def save(self, key: str, value: dict[str, Any]) -> None:
+        with Session(self.engine) as session, session.begin():
+            row = session.get(m.HarvestState, key)
+            if row is None:
+                session.add(m.HarvestState(key=key, value=value, updated_at=_now()))
+            else:
+                row.value = value
+                row.updated_at = _now()
+
+    def harvest_states(self) -> dict[str, dict[str, Any]]:
+        with Session(self.engine) as session:
+            return {r.key: dict(r.value) for r in session.scalars(select(m.HarvestState))}
+
+
+# --- helpers ----------------------------------------------------------------------
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _match(
+    record: PaperRecord,
+    by_arxiv: dict[str, _Entry],
+    by_doi: dict[str, _Entry],
+    by_title: dict[str, list[_Entry]],
+    by_prov: dict[tuple[str, str, int], _Entry],
+) -> _Entry | None:
+    if record.arxiv_id and record.arxiv_id in by_arxiv:
+        return by_arxiv[record.arxiv_id]
+    if record.doi and record.doi in by_doi:
+        entry = by_doi[record.doi]
+        if not ids_conflict(record.arxiv_id, None, entry.values.arxiv_id, None):
+            return entry
+    for p in record.provenance:
+        entry = by_prov.get(_prov_key(p))  # type: ignore[assignment]
+        if entry is not None and not ids_conflict(
+            record.arxiv_id, record.doi, entry.values.arxiv_id, entry.values.doi
+        ):
+            return entry
+    for entry in by_title.get(record_title_key(record), []):
+        if not ids_conflict(record.arxiv_id, record.doi, entry.values.arxiv_id, entry.values.doi):
+            return entry
+    return None
+
+
+def _prov_key(p: RecordProvenance) -> tuple[str, str, int]:
+    return (p.source, p.file or "", p.line or 0)
+
+
+def _register(
+    entry: _Entry,
+    by_arxiv: dict[str, _Entry],
+    by_doi: dict[str, _Entry],
+    by_title: dict[str, list[_Entry]],
+) -> None:
+    values = entry.values
+    if values.arxiv_id:
+        by_arxiv[values.arxiv_id] = entry
+    if values.doi:
+        by_doi.setdefault(values.doi, entry)
+    same_title = by_title.setdefault(values.title_key(), [])
+    if entry not in same_title:
+        same_title.append(entry)
+
+
+def _authors_of(session: Session, paper_ids: list[int]) -> dict[int, list[tuple[str, str, str]]]:
+    out: dict[int, list[tuple[str, str, str]]] = {}
+    if not paper_ids:
+        return out
+    for a in session.scalars(select(m.PaperAuthor).where(m.PaperAuthor.paper_id.in_(paper_ids))
+                             .order_by(m.PaperAuthor.paper_id, m.PaperAuthor.position)):
+        out.setdefault(a.paper_id, []).append((a.name, a.given, a.family))
+    return out
+
+
+def _values_of(row: m.Paper, authors: list[tuple[str, str, str]]) -> PaperValues:
+    return PaperValues(
+        arxiv_id=row.arxiv_id, arxiv_version=row.arxiv_version, doi=row.doi, title=row.title,
+        title_derived=row.title_derived, abstract=row.abstract,
+        categories=list(row.categories or []), submitted=row.submitted, updated=row.updated,
+        first_listed=row.first_listed, abs_url=row.abs_url, pdf_url=row.pdf_url,
+        code_urls=list(row.code_urls or []), comment=row.comment, journal_ref=row.journal_ref,
+        authors=list(authors),
+    )
+
+
+def _copy(values: PaperValues) -> PaperValues:
+    return PaperValues(**{**values.__dict__, "categories": list(values.categories),
+                          "code_urls": list(values.code_urls), "authors": list(values.authors)})
+
+
+def _stored(row: m.Paper, authors: list[tuple[str, str, str]], prov: list[m.Provenance],
+            sids: list[tuple[str, str]]) -> StoredPaper:
+    record = PaperRecord(
+        title=row.title, abstract=row.abstract,
+        authors=tuple(Author(name=n, given=g, family=f) for n, g, f in authors),
+        arxiv_id=row.arxiv_id, arxiv_version=row.arxiv_version, doi=row.doi,
+        source_ids=tuple(sids), categories=tuple(row.categories or ()),
+        submitted=row.submitted, updated=row.updated, first_listed=row.first_listed,
+        abs_url=row.abs_url, pdf_url=row.pdf_url, code_urls=tuple(row.code_urls or ()),
+        comment=row.comment, journal_ref=row.journal_ref, title_derived=row.title_derived,
+        provenance=tuple(
+            RecordProvenance(source=p.source, file=p.file or None, line=p.line or None,
+                             record_id=p.record_id or None) for p in prov),
+    )
+    return StoredPaper(id=row.id, record=record, revision=row.revision)
