@@ -156,15 +156,17 @@ def find_code_urls(text: str | None) -> tuple[str, ...]:
     if not text:
         return ()
     found: list[str] = []
+    previous_end = 0
     for match in _URL.finditer(text):
         url = normalize_url(match.group(1))
         host = url.split("/")[2].lower() if url.count("/") >= 2 else ""
-        before = text[max(0, match.start() - 60) : match.start()]
-        if any(host == h or host.endswith("." + h) for h in _CODE_HOSTS) or _CODE_CONTEXT.search(
-            before
-        ):
-            if url not in found:
-                found.append(url)
+        # Only the words since the previous link or sentence say what this link is.
+        before = text[max(previous_end, match.start() - 60) : match.start()]
+        before = re.split(r"[.;]\s", before)[-1]
+        previous_end = match.end()
+        on_code_host = any(host == h or host.endswith("." + h) for h in _CODE_HOSTS)
+        if (on_code_host or _CODE_CONTEXT.search(before)) and url not in found:
+            found.append(url)
     return tuple(found)
 
 

@@ -167,15 +167,17 @@ def ingest(
         indexed = 0
         if index and any(r.report.records for r in reports):
             indexed = _update_index(catalog, out)
-    totals = {"files": len(files), "ingested": 0, "merged": 0, "changed_by_merge": 0,
-              "skipped": {}, "failed_files": 0, "indexed": indexed}
+    skipped: dict[str, int] = {}
+    counts = {"files": len(files), "ingested": 0, "merged": 0, "changed_by_merge": 0,
+              "failed_files": 0, "indexed": indexed}
     for rep in reports:
         d = rep.report.as_dict()
         for key in ("ingested", "merged", "changed_by_merge"):
-            totals[key] += d[key]
+            counts[key] += d[key]
         for reason, n in d["skipped"].items():
-            totals["skipped"][reason] = totals["skipped"].get(reason, 0) + n
-        totals["failed_files"] += 1 if rep.error else 0
+            skipped[reason] = skipped.get(reason, 0) + n
+        counts["failed_files"] += 1 if rep.error else 0
+    totals: dict[str, Any] = {**counts, "skipped": skipped}
     if as_json:
         emit_json({"files": [{"path": r.path, "format": r.format, "error": r.error,
                               **r.report.as_dict()} for r in reports], "totals": totals})
@@ -186,10 +188,10 @@ def ingest(
                           str(r.report.merged), str(sum(r.report.skipped.values())),
                           escape(r.error or ""))
         console.print(table)
-        skipped = ", ".join(f"{n} {why}" for why, n in totals["skipped"].items()) or "none"
+        why_skipped = ", ".join(f"{n} {why}" for why, n in skipped.items()) or "none"
         console.print(
             f"[bold]{totals['ingested']}[/bold] new papers, {totals['merged']} merged into "
-            f"stored ones ({totals['changed_by_merge']} changed them), skipped: {skipped}; "
+            f"stored ones ({totals['changed_by_merge']} changed them), skipped: {why_skipped}; "
             f"{totals['failed_files']} file(s) with errors; {indexed} papers indexed."
         )
     if totals["failed_files"]:
@@ -241,7 +243,7 @@ def harvest(
 ) -> None:
     """Harvest arXiv metadata over OAI-PMH, incrementally and resumably."""
     from paperfeed.cli.render import progress_bar
-    from paperfeed.sources.harvest import harvest_arxiv
+    from paperfeed.sources.harvest import HarvestProgress, harvest_arxiv
 
     out = err_console if as_json else console
     with open_catalog() as catalog:
@@ -255,12 +257,12 @@ def harvest(
         with progress_bar(out, f"harvest {set_spec}", None, unit="records") as advance:
             seen = [0]
 
-            def on_progress(done: int, _total: int | None) -> None:
-                advance(done - seen[0])
-                seen[0] = done
+            def on_progress(p: HarvestProgress) -> None:
+                advance(p.records - seen[0])
+                seen[0] = p.records
 
             report = harvest_arxiv(
-                sink, state=catalog.store, set_spec=set_spec,
+                sink, catalog.store, set_spec=set_spec,
                 from_date=date.fromisoformat(from_date) if from_date else None,
                 until=date.fromisoformat(until) if until else None,
                 base_url=base_url, min_interval=min_interval, progress=on_progress,

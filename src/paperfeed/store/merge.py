@@ -27,7 +27,8 @@ def record_title_key(record: PaperRecord) -> str:
 def ids_conflict(a_arxiv: str | None, a_doi: str | None, b_arxiv: str | None,
                  b_doi: str | None) -> bool:
     """Two records with different arXiv ids, or different DOIs, are never one paper."""
-    return bool((a_arxiv and b_arxiv and a_arxiv != b_arxiv) or (a_doi and b_doi and a_doi != b_doi))
+    arxiv_differs = a_arxiv and b_arxiv and a_arxiv != b_arxiv
+    return bool(arxiv_differs or (a_doi and b_doi and a_doi != b_doi))
 
 
 @dataclass

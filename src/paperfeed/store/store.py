@@ -223,13 +223,11 @@ class Store:
         by_arxiv, by_doi, by_title, by_prov = self._prefetch(session, records)
         entries: list[_Entry] = []
         seen_entries: set[int] = set()
-        for entry in by_arxiv.values():
-            seen_entries.add(id(entry))
-            entries.append(entry)
-        for entry in [*by_doi.values(), *(e for es in by_title.values() for e in es)]:
-            if id(entry) not in seen_entries:
-                seen_entries.add(id(entry))
-                entries.append(entry)
+        for stored in [*by_arxiv.values(), *by_doi.values(),
+                       *(e for es in by_title.values() for e in es)]:
+            if id(stored) not in seen_entries:
+                seen_entries.add(id(stored))
+                entries.append(stored)
 
         for record in records:
             entry = _match(record, by_arxiv, by_doi, by_title, by_prov)
@@ -523,11 +521,11 @@ def _match(
         if not ids_conflict(record.arxiv_id, None, entry.values.arxiv_id, None):
             return entry
     for p in record.provenance:
-        entry = by_prov.get(_prov_key(p))  # type: ignore[assignment]
-        if entry is not None and not ids_conflict(
-            record.arxiv_id, record.doi, entry.values.arxiv_id, entry.values.doi
+        seen = by_prov.get(_prov_key(p))
+        if seen is not None and not ids_conflict(
+            record.arxiv_id, record.doi, seen.values.arxiv_id, seen.values.doi
         ):
-            return entry
+            return seen
     for entry in by_title.get(record_title_key(record), []):
         if not ids_conflict(record.arxiv_id, record.doi, entry.values.arxiv_id, entry.values.doi):
             return entry
