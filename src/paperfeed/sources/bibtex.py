@@ -1,0 +1,254 @@
+"""BibTeX files, read with bibtexparser v2.
+
+Owns turning `.bib` entries into `PaperRecord`s: LaTeX in titles, abstracts and
+names decoded to text, authors split, year and month made a date, DOIs and
+arXiv ids found wherever bibliographies tend to put them (`doi`, `eprint` +
+`archivePrefix`, arXiv URLs, "arXiv preprint arXiv:..." journals, arXiv DOIs).
+Blocks bibtexparser cannot parse become a `SourceError` naming their line.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+from bibtexparser import middlewares
+from bibtexparser.entrypoint import parse_string
+from bibtexparser.middlewares.middleware import Middleware
+from bibtexparser.middlewares.names import NameParts
+from bibtexparser.model import DuplicateBlockKeyBlock, Entry, ParsingFailedBlock
+from pylatexenc.latex2text import LatexNodes2Text, MacroTextSpec, get_default_latex_context_db
+
+from paperfeed.errors import SourceError
+from paperfeed.records import (
+    Author,
+    PaperRecord,
+    Provenance,
+    derive_title,
+    find_code_urls,
+    normalize_doi,
+    split_arxiv_id,
+)
+
+__all__ = ["latex_to_text", "parse_bibtex"]
+
+# bibtexparser logs every block it cannot parse; we raise those as SourceError,
+# so keep its messages off stderr unless the application routes them somewhere.
+logging.getLogger("bibtexparser").addHandler(logging.NullHandler())
+
+_ARXIV_DOI = re.compile(r"^10\.48550/arxiv\.(.+)$", re.IGNORECASE)
+_YEAR = re.compile(r"(?<!\d)(\d{4})(?!\d)")
+
+
+def _decoder() -> LatexNodes2Text:
+    # As bibtexparser's LatexDecodingMiddleware, but with math turned into text
+    # ("$\alpha$" -> "α") since titles are read and searched, not typeset.
+    context = get_default_latex_context_db()
+    context.add_context_category(
+        "paperfeed-bibtex", prepend=True, macros=[MacroTextSpec("url", simplify_repl="%s")]
+    )
+    return LatexNodes2Text(latex_context=context, math_mode="text")
+
+
+_DECODER = _decoder()
+
+
+def latex_to_text(value: str) -> str:
+    """LaTeX markup to plain text on one line: accents, braces, `\\&`, math."""
+    try:
+        text = _DECODER.latex_to_text(value)
+    except Exception:  # pylatexenc is tolerant; if it ever is not, keep a usable text
+        text = value.replace("{", "").replace("}", "")
+    return " ".join(str(text).split())
+
+
+def _parse_stack() -> list[Middleware]:
+    # Not bibtexparser's LatexDecodingMiddleware: it decodes every field, and a
+    # `%` in a URL or DOI is a LaTeX comment that would cut the value short.
+    return [
+        middlewares.ResolveStringReferencesMiddleware(),
+        middlewares.RemoveEnclosingMiddleware(),
+        middlewares.NormalizeFieldKeys(),
+        middlewares.SeparateCoAuthors(name_fields=("author",)),
+        middlewares.SplitNameParts(name_fields=("author",)),
+        middlewares.MonthIntMiddleware(),
+    ]
+
+
+class _Fields:
+    """An entry's fields as plain strings."""
+
+    def __init__(self, entry: Entry) -> None:
+        self.values: dict[str, Any] = {f.key: f.value for f in entry.fields}
+
+    def raw(self, key: str) -> str | None:
+        value = self.values.get(key)
+        if value is None:
+            return None
+        text = " ".join(str(value).split())
+        return text or None
+
+    def text(self, key: str) -> str | None:
+        value = self.raw(key)
+        return (latex_to_text(value) or None) if value else None
+
+
+def _authors(value: object) -> tuple[Author, ...]:
+    if not isinstance(value, list):
+        return ()
+    authors: list[Author] = []
+    for parts in value:
+        if not isinstance(parts, NameParts):
+            continue
+        if not parts.first and not parts.von and parts.last == ["others"] and not parts.jr:
+            continue  # "and others" is BibTeX for "et al."
+        given = latex_to_text(" ".join(parts.first))
+        family = latex_to_text(" ".join([*parts.von, *parts.last, *parts.jr]))
+        name = " ".join(p for p in (given, family) if p)
+        if name:
+            authors.append(Author(name=name, given=given, family=family or name))
+    return tuple(authors)
+
+
+def _month(value: object) -> int:
+    # MonthIntMiddleware already turned names ("jul", "July") into ints.
+    if isinstance(value, int):
+        return value if 1 <= value <= 12 else 1
+    text = str(value).strip()
+    if text.isdigit() and 1 <= int(text) <= 12:
+        return int(text)
+    return 1
+
+
+def _submitted(fields: _Fields) -> date | None:
+    year_text = fields.raw("year") or fields.raw("date") or ""
+    match = _YEAR.search(year_text)
+    if not match:
+        return None
+    month = _month(fields.values["month"]) if "month" in fields.values else 1
+    try:
+        return date(int(match.group(1)), month, 1)
+    except ValueError:
+        return None
+
+
+def _arxiv(fields: _Fields, doi: str | None) -> tuple[str, int | None] | None:
+    eprint = fields.raw("eprint")
+    prefix = (fields.raw("archiveprefix") or fields.raw("eprinttype") or "arxiv").lower()
+    if eprint and prefix == "arxiv":
+        found = split_arxiv_id(eprint)
+        if found:
+            return found
+    if doi:
+        match = _ARXIV_DOI.match(doi)
+        if match:
+            found = split_arxiv_id(match.group(1))
+            if found:
+                return found
+    for key in ("url", "journal", "note", "howpublished"):
+        value = fields.raw(key)
+        if value and "arxiv" in value.lower():
+            found = split_arxiv_id(value)
+            if found:
+                return found
+    if fields.raw("journal") == "CoRR":
+        # DBLP writes arXiv papers as journal = {CoRR}, volume = {abs/2101.00001}.
+        return split_arxiv_id(fields.raw("volume"))
+    return None
+
+
+def _urls(fields: _Fields, arxiv_id: str | None) -> tuple[str | None, str | None]:
+    abs_url: str | None = None
+    pdf_url: str | None = None
+    url = fields.raw("url")
+    if url and url.split()[0].lower().startswith(("http://", "https://")):
+        url = url.split()[0]
+        if url.lower().endswith(".pdf") or "arxiv.org/pdf/" in url.lower():
+            pdf_url = url
+        else:
+            abs_url = url
+    if arxiv_id:
+        abs_url = abs_url or f"https://arxiv.org/abs/{arxiv_id}"
+        pdf_url = pdf_url or f"https://arxiv.org/pdf/{arxiv_id}"
+    return abs_url, pdf_url
+
+
+def _venue(fields: _Fields) -> str | None:
+    venue = fields.text("journal") or fields.text("booktitle")
+    if venue and (venue == "CoRR" or venue.lower().startswith("arxiv")):
+        return None  # the arXiv listing itself, not a publication
+    return venue
+
+
+def _record(entry: Entry, file: str | None) -> PaperRecord:
+    line = (entry.start_line or 0) + 1
+    fields = _Fields(entry)
+    abstract = fields.text("abstract") or ""
+    title = fields.text("title")
+    title_derived = False
+    if not title:
+        if not abstract:
+            raise SourceError(
+                f"entry {entry.key!r} has no title", file=file, line=line, field="title"
+            )
+        title, title_derived = derive_title(abstract), True
+    doi = normalize_doi(fields.raw("doi"))
+    url = fields.raw("url")
+    if doi is None and url and "doi.org/" in url.lower():
+        doi = normalize_doi(url)
+    arxiv = _arxiv(fields, doi)
+    arxiv_id, arxiv_version = arxiv if arxiv else (None, None)
+    abs_url, pdf_url = _urls(fields, arxiv_id)
+    note = fields.text("note")
+    code_urls: list[str] = []
+    for text in (abstract, note, url, fields.raw("code")):
+        for found in find_code_urls(text):
+            if found not in code_urls:
+                code_urls.append(found)
+    primary = fields.raw("primaryclass")
+    return PaperRecord(
+        title=title,
+        abstract=abstract,
+        authors=_authors(fields.values.get("author")),
+        arxiv_id=arxiv_id,
+        arxiv_version=arxiv_version,
+        doi=doi,
+        source_ids=(("bibtex", entry.key),),
+        categories=(primary,) if primary else (),
+        submitted=_submitted(fields),
+        abs_url=abs_url,
+        pdf_url=pdf_url,
+        code_urls=tuple(code_urls),
+        comment=note,
+        journal_ref=_venue(fields),
+        title_derived=title_derived,
+        provenance=(Provenance(source="bibtex", file=file, line=line, record_id=entry.key),),
+    )
+
+
+def _failure(block: ParsingFailedBlock, file: str | None) -> SourceError:
+    line = (block.start_line or 0) + 1
+    if isinstance(block, DuplicateBlockKeyBlock):
+        return SourceError(f"duplicate citation key {block.key!r}", file=file, line=line)
+    error = block.error
+    # BlockAbortedException keeps its reason in an attribute, not in its message.
+    reason = getattr(error, "abort_reason", None) or str(error)
+    detail = " ".join(str(reason).split()) or type(error).__name__
+    return SourceError(f"cannot parse BibTeX block: {detail[:200]}", file=file, line=line)
+
+
+def parse_bibtex(text: str, *, file: str | None = None) -> Iterator[PaperRecord]:
+    """Records of the entries of a BibTeX text, in file order.
+
+    `@string` macros are resolved; comments and `@preamble` are skipped. The
+    first block bibtexparser fails on stops the file with a `SourceError`.
+    """
+    library = parse_string(text, parse_stack=_parse_stack())
+    for block in library.blocks:
+        if isinstance(block, ParsingFailedBlock):
+            raise _failure(block, file)
+        if isinstance(block, Entry):
+            yield _record(block, file)
