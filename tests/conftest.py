@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -35,3 +36,18 @@ def shared() -> type:
             return shared_path(*parts)
 
     return _Shared
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_model_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One exported model for the whole run, whatever data dirs the tests make."""
+    import os
+
+    path = tmp_path_factory.mktemp("model-cache")
+    old = os.environ.get("PAPERFEED_MODEL_CACHE")
+    os.environ["PAPERFEED_MODEL_CACHE"] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop("PAPERFEED_MODEL_CACHE", None)
+    else:
+        os.environ["PAPERFEED_MODEL_CACHE"] = old

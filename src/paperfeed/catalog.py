@@ -8,6 +8,7 @@ data directory's folders and the index works inside the one it is given.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,8 @@ class FileReport:
     format: str | None
     report: IngestReport = field(default_factory=IngestReport)
     error: str | None = None
+    # True when the file is no paper format at all (detection failed), not a bad paper file.
+    unrecognised: bool = False
 
 
 @dataclass(frozen=True)
@@ -68,7 +71,9 @@ class Catalog:
 
     def _make_embedder(self) -> Embedder:
         if self._embedder is None:
-            return load_embedder(cache_dir=self.store.subdir("models"))
+            # PAPERFEED_MODEL_CACHE lets several data dirs (and test runs) share one export.
+            shared = os.environ.get("PAPERFEED_MODEL_CACHE")
+            return load_embedder(cache_dir=shared or self.store.subdir("models"))
         if callable(self._embedder) and not hasattr(self._embedder, "encode"):
             return self._embedder()
         return self._embedder  # type: ignore[return-value]
@@ -113,7 +118,11 @@ class Catalog:
 
         result = FileReport(path=str(path), format=format)
         try:
-            result.format = format or detect_format(path)
+            try:
+                result.format = format or detect_format(path)
+            except SourceError as exc:
+                result.unrecognised = True
+                raise exc
             records = read_records(path.resolve(), format=result.format, author=author)
             result.report = self.store.add_papers(records, progress=progress,
                                                   batch_size=batch_size)

@@ -155,6 +155,7 @@ def ingest(
     if missing:
         raise SourceError("no such file or folder", file=str(missing[0]))
     files = list(iter_input_files(paths))
+    named = {p.resolve() for p in paths if p.is_file()}
     reports = []
     with open_catalog() as catalog:
         out = err_console if as_json else console
@@ -163,7 +164,8 @@ def ingest(
                 rep = catalog.ingest_file(path, format=format, author=author, progress=advance)
             reports.append(rep)
             if rep.error:
-                out.print(f"[yellow]skipped[/yellow] {escape(rep.error)}")
+                label = "skipped" if rep.unrecognised else "error"
+                out.print(f"[yellow]{label}:[/yellow] {escape(rep.error)}")
         indexed = 0
         if index and any(r.report.records for r in reports):
             indexed = _update_index(catalog, out)
@@ -176,17 +178,20 @@ def ingest(
             counts[key] += d[key]
         for reason, n in d["skipped"].items():
             skipped[reason] = skipped.get(reason, 0) + n
-        counts["failed_files"] += 1 if rep.error else 0
+        # A folder may hold other files (a README, gold labels): those are only skipped.
+        ignorable = rep.unrecognised and Path(rep.path).resolve() not in named
+        counts["failed_files"] += 1 if rep.error and not ignorable else 0
     totals: dict[str, Any] = {**counts, "skipped": skipped}
     if as_json:
         emit_json({"files": [{"path": r.path, "format": r.format, "error": r.error,
-                              **r.report.as_dict()} for r in reports], "totals": totals})
+                              "unrecognised": r.unrecognised, **r.report.as_dict()}
+                             for r in reports], "totals": totals})
     else:
-        table = Table("file", "format", "new", "merged", "skipped", "problem")
+        table = Table("file", "format", "new", "merged", "skipped", "status")
         for r in reports:
-            table.add_row(escape(r.path), r.format or "?", str(r.report.ingested),
-                          str(r.report.merged), str(sum(r.report.skipped.values())),
-                          escape(r.error or ""))
+            status = "not a paper format" if r.unrecognised else ("error" if r.error else "ok")
+            table.add_row(escape(Path(r.path).name), r.format or "-", str(r.report.ingested),
+                          str(r.report.merged), str(sum(r.report.skipped.values())), status)
         console.print(table)
         why_skipped = ", ".join(f"{n} {why}" for why, n in skipped.items()) or "none"
         console.print(
@@ -465,36 +470,48 @@ def quickstart(
 
     with open_catalog() as catalog:
         stored = catalog.store.count()
-        if corpus is None and stored == 0 and _arxiv_reachable():
-            console.print(f"Harvesting the last {harvest_days} days of arXiv cs …")
+        if corpus is None and _arxiv_reachable():
             from datetime import timedelta
 
+            # The first harvest takes the last few days; later ones go on from the checkpoint.
+            first = not any(k.startswith("oai") for k in catalog.store.harvest_states())
+            start = (date.today() - timedelta(days=harvest_days)).isoformat() if first else None
+            console.print("Harvesting arXiv cs " + (f"since {start}" if start else "(new papers)"))
             harvest(
-                set_spec="cs", from_date=(date.today() - timedelta(days=harvest_days)).isoformat(),
+                set_spec="cs", from_date=start,
                 until=None, base_url="https://oaipmh.arxiv.org/oai", min_interval=3.0,
                 index=False, as_json=False)
-        elif corpus is not None or stored == 0:
+        else:
             source = corpus or _shared_corpus()
-            if source is None:
+            if source is None and stored:
+                console.print(f"No network and no shared corpus: using the {stored} papers "
+                              "already stored.")
+            elif source is None:
                 console.print(
                     "No network to harvest arXiv and no ../shared/data/arxiv-daily-cs corpus "
                     "found. Ingest local files with:\n  paperfeed ingest PATH...  "
                     "(listing pages, abstract lists, arXiv JSON lines, OAI-PMH XML, Atom, "
                     "BibTeX)")
                 raise typer.Exit(int(ExitCode.OK))
-            console.print(f"Loading {escape(str(source))} …")
             from paperfeed.cli.render import progress_bar
 
-            for path in iter_input_files([source]):
+            for path in iter_input_files([source] if source else []):
+                # Loading the same unchanged file again would only merge duplicates: skip it.
+                key = f"loaded-file:{path.resolve()}"
+                stat = path.stat()
+                mark = {"size": stat.st_size, "mtime": stat.st_mtime}
+                if catalog.store.load(key) == mark:
+                    console.print(f"{escape(path.name)} is already loaded")
+                    continue
                 with progress_bar(console, f"ingest {path.name}", None) as advance:
                     rep = catalog.ingest_file(path, progress=advance)
+                if not rep.error:
+                    catalog.store.save(key, mark)
                 if rep.error:
                     console.print(f"[yellow]skipped[/yellow] {escape(rep.error)}")
                 else:
                     console.print(f"{rep.report.ingested} new papers, {rep.report.merged} "
                                   f"already stored, from {escape(path.name)}")
-        else:
-            console.print(f"The store already holds {stored} papers; catching up the index.")
         indexed = _update_index(catalog, console)
         console.print(f"{catalog.store.count()} papers stored, {indexed} newly indexed, "
                       f"data in {escape(str(catalog.store.data_dir))}")

@@ -63,10 +63,15 @@ def progress_bar(
         yield advance
 
 
-def segments_text(segments: Sequence[Segment], style: str = "bold yellow") -> Text:
+def segments_text(segments: Sequence[Segment], style: str = "bold yellow",
+                  *, plain_marks: bool = False) -> Text:
+    """Highlighted segments styled; with `plain_marks` (no terminal) wrapped in **...**."""
     text = Text()
     for seg in segments:
-        text.append(seg.text, style=style if seg.highlighted else None)
+        if seg.highlighted and plain_marks:
+            text.append(f"**{seg.text}**")
+        else:
+            text.append(seg.text, style=style if seg.highlighted else None)
     return text
 
 
@@ -105,13 +110,15 @@ def print_results(console: Console, results: Sequence[Result], *, offset: int = 
     for rank, res in enumerate(results, start=offset + 1):
         p = res.paper
         head = Text(f"{rank:>3}. ", style="bold")
-        head.append_text(segments_text(res.hit.title, style="bold yellow underline"))
+        marks = not console.is_terminal
+        head.append_text(segments_text(res.hit.title, style="bold yellow underline",
+                                       plain_marks=marks))
         console.print(head)
         meta = " · ".join(x for x in (paper_ref(p), paper_date(p),
                                       " ".join(p.record.categories[:3]),
                                       authors_line(p, 4)) if x)
         console.print(f"     [dim]{escape(meta)}  score {res.hit.score:.3f}[/dim]")
-        snippet = segments_text(res.hit.snippet)
+        snippet = segments_text(res.hit.snippet, plain_marks=marks)
         snippet.pad_left(5)
         console.print(snippet)
         console.print()

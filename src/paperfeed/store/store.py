@@ -454,13 +454,13 @@ class Store:
                 select(func.min(func.coalesce(m.Paper.first_listed, m.Paper.submitted)),
                        func.max(func.coalesce(m.Paper.first_listed, m.Paper.submitted)))
             ).one()
-            sources = dict(session.execute(
+            sources: dict[str, int] = dict(session.execute(  # type: ignore[arg-type]
                 select(m.Provenance.source, func.count(func.distinct(m.Provenance.paper_id)))
-                .group_by(m.Provenance.source)).tuples().all())
-            categories = session.execute(
+                .group_by(m.Provenance.source)).all())
+            categories: list[tuple[str, int]] = session.execute(  # type: ignore[assignment]
                 select(m.PaperCategory.category, func.count())
                 .group_by(m.PaperCategory.category).order_by(func.count().desc()).limit(10)
-            ).tuples().all()
+            ).all()
             authors = session.scalar(
                 select(func.count(func.distinct(m.PaperAuthor.name_key)))) or 0
         return {
