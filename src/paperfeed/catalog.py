@@ -66,17 +66,27 @@ class Catalog:
         url: str | None = None,
     ) -> None:
         self.store = Store(data_dir, url=url)
-        self._embedder = embedder
+        self._embedder_source = embedder
+        self._embedder: Embedder | None = None
         self._index: PaperIndex | None = None
 
-    def _make_embedder(self) -> Embedder:
+    @property
+    def embedder(self) -> Embedder:
+        """The sentence embedder, loaded on first use (lexical-only work never loads it)."""
         if self._embedder is None:
-            # PAPERFEED_MODEL_CACHE lets several data dirs (and test runs) share one export.
-            shared = os.environ.get("PAPERFEED_MODEL_CACHE")
-            return load_embedder(cache_dir=shared or self.store.subdir("models"))
-        if callable(self._embedder) and not hasattr(self._embedder, "encode"):
-            return self._embedder()
-        return self._embedder  # type: ignore[return-value]
+            source = self._embedder_source
+            if source is None:
+                # PAPERFEED_MODEL_CACHE lets several data dirs (and test runs) share one export.
+                shared = os.environ.get("PAPERFEED_MODEL_CACHE")
+                self._embedder = load_embedder(cache_dir=shared or self.store.subdir("models"))
+            elif hasattr(source, "encode"):
+                self._embedder = source
+            else:
+                self._embedder = source()
+        return self._embedder
+
+    def _make_embedder(self) -> Embedder:
+        return self.embedder
 
     @property
     def index(self) -> PaperIndex:
@@ -143,12 +153,34 @@ class Catalog:
         """How many stored papers the index has not caught up with."""
         return self.store.count_since(self.indexed_revision())
 
-    def update_index(self, *, progress: Progress | None = None, full: bool = False) -> int:
-        """Bring the index up to the store's revision: only changed papers unless `full`."""
-        since = 0 if full else self.indexed_revision()
+    def index_is_stale(self) -> bool:
+        """True when the index was built with another embedding model than the current one."""
+        built_with = self.index.manifest().get("model_id")
+        return built_with is not None and built_with != self.embedder.model_id
+
+    def update_index(
+        self, *, progress: Progress | None = None, full: bool = False, batch_size: int = 2048
+    ) -> int:
+        """Bring the index up to the store's revision: only changed papers unless `full`.
+
+        An index built with another model is rebuilt from scratch: its vectors
+        cannot be compared with the new model's.
+        """
+        if full or self.index_is_stale():
+            self.index.close()
+            self._index = None
+            self.store.clear_subdir("index")
+        since = self.indexed_revision()
         revision = self.store.revision()
         docs = (_index_doc(s) for s in self.store.iter_summaries(since_revision=since))
-        return self.index.add(docs, progress=progress, source_version=str(revision))
+        # Batches of 2048: a crash loses under a minute of embedding, and fewer
+        # tantivy commits halve the lexical build time (docs/decisions/lexical-engine.md).
+        return self.index.add(docs, progress=progress, source_version=str(revision),
+                              batch_size=batch_size)
+
+    def pending_for_update(self) -> int:
+        """How many papers `update_index` will embed now."""
+        return self.store.count() if self.index_is_stale() else self.pending()
 
     # --- queries ------------------------------------------------------------------
 

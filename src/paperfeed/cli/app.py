@@ -206,9 +206,11 @@ def ingest(
 def _update_index(catalog: Catalog, out: Console, *, full: bool = False) -> int:
     from paperfeed.cli.render import progress_bar
 
-    pending = catalog.store.count() if full else catalog.pending()
+    pending = catalog.store.count() if full else catalog.pending_for_update()
     if not pending:
         return 0
+    if not full and catalog.index_is_stale():
+        out.print("[yellow]The index was built with another model: rebuilding it.[/yellow]")
     with progress_bar(out, "index", pending) as advance:
         return catalog.update_index(progress=advance, full=full)
 

@@ -163,6 +163,16 @@ class Store:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
+    def clear_subdir(self, name: str) -> None:
+        """Empty a derived-data folder (an index to rebuild); the store itself is never touched."""
+        import shutil
+
+        path = self.data_dir / name
+        if not name or "/" in name or name.startswith(".") or path == self.data_dir:
+            raise StoreError(f"refusing to clear {path}")
+        shutil.rmtree(path, ignore_errors=True)
+        path.mkdir(parents=True, exist_ok=True)
+
     # --- revisions --------------------------------------------------------------
 
     def revision(self) -> int:
