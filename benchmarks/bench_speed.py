@@ -22,9 +22,32 @@ from collections.abc import Callable, Iterator, Sequence
 from itertools import islice
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
+
 from paperfeed.catalog import Catalog
+from paperfeed.embed import Embedder, load_embedder
 from paperfeed.records import PaperRecord
 from paperfeed.sources import read_records
+
+
+class TimedEmbedder:
+    """Wraps the product's embedder and adds up the seconds spent embedding papers."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner = inner
+        self.model_id = inner.model_id
+        self.dimension = inner.dimension
+        self.seconds = 0.0
+        self.texts = 0
+
+    def encode(self, texts: Sequence[str], *, progress: Callable[[int], None] | None = None
+               ) -> npt.NDArray[np.float32]:
+        start = time.perf_counter()
+        out = self.inner.encode(texts, progress=progress)
+        self.seconds += time.perf_counter() - start
+        self.texts += len(texts)
+        return out
 
 
 def peak_rss_mb() -> float:
@@ -91,7 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     n = len(records)
 
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="paperfeed-bench-"))
-    with Catalog(data_dir) as catalog:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    embedder = TimedEmbedder(load_embedder(cache_dir=data_dir / "models"))
+    with Catalog(data_dir, embedder=embedder) as catalog:
         # 2. Parse and store (the real ingest path: streaming, batched transactions).
         def stream() -> Iterator[PaperRecord]:
             yield from islice(read_records(args.corpus), args.limit)
@@ -104,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         start = time.perf_counter()
         indexed = catalog.update_index()
         index_s = time.perf_counter() - start
-        embed_s = catalog.index.manifest().get("last_add_embed_seconds")
+        embed_s, embedded = embedder.seconds, embedder.texts
 
         # 4. Search latency after warm-up.
         queries = make_queries(records, args.queries)
@@ -154,8 +179,9 @@ def main(argv: list[str] | None = None) -> int:
     row("parse + store", f"{n / store_s:,.0f} papers/s", f"{store_s:.1f} s")
     row("index build (BM25 + embed + ANN)", f"{index_s:.1f} s",
         f"{indexed / index_s:,.1f} papers/s")
-    if embed_s:
-        row("embedding", f"{indexed / embed_s:,.1f} papers/s", f"{embed_s:.1f} s")
+    if embedded:
+        row("embedding (inside the build)", f"{embedded / embed_s:,.1f} papers/s",
+            f"{embed_s:.1f} s, {embedder.model_id}")
     row("ingest total incl. embeddings", f"{(store_s + index_s) / 60:.1f} min", "target < 30 min")
     for name, lat in (("lexical", lat_lex), ("dense", lat_dense), ("hybrid", lat_hyb),
                       ("hybrid + store fetch", lat_full)):
@@ -166,8 +192,9 @@ def main(argv: list[str] | None = None) -> int:
     for name, (build, lat) in baselines.items():
         p50, p95, p99 = percentiles(lat)
         row(f"{name} p50/p95/p99", f"{p50:.1f} / {p95:.1f} / {p99:.1f} ms",
-            f"{len(lat)} queries; build {build:.1f} s; paperfeed lexical p50 is "
-            f"{p50 / lex_p50:.2f}x faster" if lex_p50 else "")
+            f"{len(lat)} queries; build {build:.1f} s; paperfeed lexical p50 / {name} p50 = "
+            f"{lex_p50 / p50:.2f}; paperfeed hybrid p50 / {name} p50 = "
+            f"{percentiles(lat_hyb)[0] / p50:.2f}")
     row("peak RSS", f"{peak_rss_mb():,.0f} MB", "whole process, baselines included")
     return 0
 

@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from paperfeed.embed import Embedder, load_embedder
 from paperfeed.errors import PaperfeedError, SourceError
@@ -79,10 +79,10 @@ class Catalog:
                 # PAPERFEED_MODEL_CACHE lets several data dirs (and test runs) share one export.
                 shared = os.environ.get("PAPERFEED_MODEL_CACHE")
                 self._embedder = load_embedder(cache_dir=shared or self.store.subdir("models"))
-            elif hasattr(source, "encode"):
-                self._embedder = source
-            else:
+            elif callable(source) and not hasattr(source, "encode"):
                 self._embedder = source()
+            else:
+                self._embedder = cast(Embedder, source)
         return self._embedder
 
     def _make_embedder(self) -> Embedder:
