@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -28,14 +28,9 @@ def data_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def shared() -> type:
-    """`shared("seeds", "x.txt")`: a path under ../shared/data, skipping when absent."""
-
-    class _Shared:
-        def __new__(cls, *parts: str) -> Path:  # type: ignore[misc]
-            return shared_path(*parts)
-
-    return _Shared
+def shared_file() -> Callable[..., Path]:
+    """`shared_file("seeds", "x.txt")`: a path under ../shared/data, skipping when absent."""
+    return shared_path
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -8,40 +8,25 @@ from pathlib import Path
 
 import pytest
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
-
-
-
-def _shared_file(*parts: str) -> Path:
-    path = SHARED_DATA.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"../shared/data/{'/'.join(parts)} not found: the real data lives beside "
-                    "the repo; this test needs it")
-    return path
-
-
-@pytest.fixture
-def shared_file() -> Callable[..., Path]:
-    """`shared_file("seeds", "x.txt")`: a file under ../shared/data, skipping when absent."""
-    return _shared_file
+from tests.conftest import shared_path
 
 
 @pytest.fixture
 def seeds_dir() -> Path:
     """The seed documents (three text files and their gold cards)."""
-    return _shared_file("seeds")
+    return shared_path("seeds")
 
 
 @pytest.fixture
 def snapshot_file() -> Path:
     """200 records of arXiv's bulk metadata snapshot (JSON lines)."""
-    return _shared_file("arxiv-kaggle-sample", "arxiv-metadata-oai-snapshot.head200.json")
+    return shared_path("arxiv-kaggle-sample", "arxiv-metadata-oai-snapshot.head200.json")
 
 
 @pytest.fixture
 def daily_file() -> Path:
     """74,728 records of the arXiv daily listing crawl (gzip'd JSON lines)."""
-    return _shared_file("arxiv-daily-cs", "arxiv_daily_cs_unique.jsonl.gz")
+    return shared_path("arxiv-daily-cs", "arxiv_daily_cs_unique.jsonl.gz")
 
 
 @pytest.fixture
