@@ -85,13 +85,10 @@ class Catalog:
                 self._embedder = cast(Embedder, source)
         return self._embedder
 
-    def _make_embedder(self) -> Embedder:
-        return self.embedder
-
     @property
     def index(self) -> PaperIndex:
         if self._index is None:
-            self._index = PaperIndex.open(self.store.subdir("index"), self._make_embedder)
+            self._index = PaperIndex.open(self.store.subdir("index"), lambda: self.embedder)
         return self._index
 
     def close(self) -> None:

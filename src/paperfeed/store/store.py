@@ -25,7 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from paperfeed.errors import StoreError
-from paperfeed.records import Author, PaperRecord
+from paperfeed.records import Author, PaperRecord, normalize_doi, split_arxiv_id
 from paperfeed.records import Provenance as RecordProvenance
 from paperfeed.store import models as m
 from paperfeed.store.merge import PaperValues, ids_conflict, merge, name_key, record_title_key
@@ -52,7 +52,6 @@ class IngestReport:
     merged: int = 0
     changed: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
-    errors: list[str] = field(default_factory=list)
 
     @property
     def records(self) -> int:
@@ -63,7 +62,6 @@ class IngestReport:
         self.merged += other.merged
         self.changed += other.changed
         self.skipped.update(other.skipped)
-        self.errors.extend(other.errors)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -71,7 +69,6 @@ class IngestReport:
             "merged": self.merged,
             "changed_by_merge": self.changed,
             "skipped": dict(self.skipped),
-            "errors": list(self.errors),
         }
 
 
@@ -404,8 +401,6 @@ class Store:
 
     def find(self, ref: str) -> StoredPaper | None:
         """A paper by store id, arXiv id (any version), DOI or source id ("seed:000_x#3")."""
-        from paperfeed.records import normalize_doi, split_arxiv_id
-
         ref = ref.strip()
         with Session(self.engine) as session:
             paper_id: int | None = None
