@@ -9,3 +9,9 @@ command -v "$PYTHON" >/dev/null || PYTHON=python3
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet "torch==2.13.0"
 .venv/bin/python -m pip install --quiet -e ".[dev]"
+# The browser tests drive Debian's Chromium (never a browser download). Install it when
+# this is a Debian machine and we may; elsewhere those tests skip and say why.
+if ! command -v chromium >/dev/null && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+    >/dev/null || echo "warning: could not install chromium; browser tests will skip" >&2
+fi

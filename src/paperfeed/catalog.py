@@ -182,7 +182,8 @@ class Catalog:
     # --- queries ------------------------------------------------------------------
 
     def _attach(self, hits: Sequence[SearchHit]) -> list[Result]:
-        papers = {p.id: p for p in self.store.get_many([h.key for h in hits])}
+        # Results never show provenance: the lighter read.
+        papers = {p.id: p for p in self.store.get_many([h.key for h in hits], details=False)}
         return [Result(hit=h, paper=papers[h.key]) for h in hits if h.key in papers]
 
     def search(

@@ -463,10 +463,15 @@ def quickstart(
         "--harvest-days", min=1, help="Days of arXiv cs to harvest when the network allows.")]
     = 3,
     interactive: Annotated[bool | None, typer.Option(
-        "--interactive/--no-interactive", help="Prompt for searches (default: when a terminal).")]
-    = None,
+        "--interactive/--no-interactive",
+        help="Keep the web app running (default: when a terminal); without, check it answers "
+             "and stop.")] = None,
+    serve_app: Annotated[bool, typer.Option("--serve/--no-serve",
+                                            help="End with the web app.")] = True,
+    host: Annotated[str, typer.Option("--host", help="Address to serve on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, max=65535)] = 8000,
 ) -> None:
-    """Load a real corpus, build the index, and start searching (the README's first command)."""
+    """Load a real corpus, build the index, and open the web app (the README's first command)."""
     from paperfeed.cli.render import print_results
     from paperfeed.sources import iter_input_files
 
@@ -521,16 +526,72 @@ def quickstart(
         print_results(console, catalog.search(SAMPLE_QUERY, k=5))
         if interactive is None:
             interactive = sys.stdin.isatty()
-        if not interactive:
+        if not serve_app:
             console.print('Search with: paperfeed search "your words"')
             return
-        from rich.prompt import Prompt
+        if interactive:
+            _serve(catalog, host, port)
+        else:
+            _check_web_app(catalog, host, port)
 
-        while True:
-            try:
-                query = Prompt.ask("[bold]search[/bold] (empty to quit)", default="")
-            except EOFError:
-                break
-            if not query.strip():
-                break
-            print_results(console, catalog.search(query, k=10))
+
+@app.command()
+@handle_errors
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on; 0.0.0.0 for all.")]
+    = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, max=65535)] = 8000,
+    workers: Annotated[int, typer.Option(
+        "--workers", min=1, max=64, help="Processes; each loads the index and the model.")] = 1,
+) -> None:
+    """Serve the web app and the JSON API (/api/v1, OpenAPI at /api/docs)."""
+    if workers == 1:
+        with open_catalog() as catalog:
+            _serve(catalog, host, port)
+        return
+    import os
+
+    import uvicorn
+
+    from paperfeed.web.server import address, check_port
+
+    check_port(host, port)
+    with open_catalog() as catalog:  # fail here, clearly, if the store cannot open
+        os.environ["PAPERFEED_DATA"] = str(catalog.store.data_dir)
+    console.print(f"paperfeed is running at {address(host, port)} with {workers} workers "
+                  "(Ctrl-C stops it)")
+    uvicorn.run("paperfeed.web.app:app_from_env", factory=True, host=host, port=port,
+                workers=workers, log_level="warning")
+
+
+def _serve(catalog: Catalog, host: str, port: int) -> None:
+    import uvicorn
+
+    from paperfeed.web import create_app
+    from paperfeed.web.server import address, check_port
+
+    check_port(host, port)
+    app = create_app(catalog)
+    console.print(f"paperfeed is running at [bold]{address(host, port)}[/bold] (Ctrl-C stops it)")
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def _check_web_app(catalog: Catalog, host: str, port: int) -> None:
+    """Start the web app, fetch its main pages over HTTP, print the address, and stop."""
+    import httpx
+
+    from paperfeed.web import create_app
+    from paperfeed.web.server import BackgroundServer
+
+    with BackgroundServer(create_app(catalog), host=host, port=port) as server:
+        console.print(f"paperfeed web app answered at [bold]{server.url}[/bold]:")
+        with httpx.Client(base_url=server.url, timeout=60) as client:
+            for path in ("/daily", f"/search?q={SAMPLE_QUERY}", "/trending", "/stats",
+                         "/api/v1/health"):
+                response = client.get(path)
+                console.print(f"  GET {escape(path)} -> {response.status_code}, "
+                              f"{len(response.content):,} bytes")
+                if response.status_code != 200:
+                    raise PaperfeedError(f"the web app answered {response.status_code} "
+                                         f"for {path}")
+    console.print("Checked and stopped (--no-interactive). Serve it with: paperfeed serve")

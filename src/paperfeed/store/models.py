@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -131,3 +132,22 @@ class StoreMeta(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class Vote(Base):
+    """One upvote: a voter (a browser now, an account later) on a paper, at most once."""
+
+    __tablename__ = "votes"
+    __table_args__ = (UniqueConstraint("paper_id", "voter"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), index=True)
+    # "browser:<random id>" until accounts exist, "user:<id>" after.
+    voter: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+
+# The day a paper is listed under: its arXiv listing day, else its submission date.
+# An expression index so the daily pages read a range without scanning the table.
+LISTED = func.coalesce(Paper.first_listed, Paper.submitted)
+Index("ix_papers_listed", LISTED)

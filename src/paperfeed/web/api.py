@@ -1,0 +1,197 @@
+"""The JSON API under /api/v1: what the pages show, as data, with ETags on every read."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, HTTPException, Path, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from paperfeed.web import schemas as s
+from paperfeed.web.app import SafeJSONResponse
+from paperfeed.web.security import CSRF_HEADER, VOTER_COOKIE, Guard
+from paperfeed.web.views import Views
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"model": s.ErrorOut, "description": "No such paper or author"},
+    422: {"model": s.ErrorOut, "description": "A parameter is invalid; the message names it"},
+}
+READ: dict[int | str, dict[str, Any]] = {
+    **ERRORS, 304: {"description": "Not modified (the If-None-Match ETag still holds)"}}
+
+router = APIRouter(prefix="/api/v1", tags=["api"], default_response_class=SafeJSONResponse)
+
+Page = Annotated[int, Query(ge=1, le=10_000, description="1-based page number")]
+Category = Annotated[str | None, Query(max_length=64, description="e.g. cs.CV")]
+Ref = Annotated[str, Path(min_length=1, max_length=200,
+                          description="arXiv id (any version), store id or DOI")]
+
+
+def _views(request: Request) -> Views:
+    views: Views = request.app.state.views
+    return views
+
+
+def _voter(request: Request) -> str | None:
+    voter: str | None = request.state.voter
+    return voter
+
+
+def cached(request: Request, payload: BaseModel | Sequence[BaseModel]) -> Response:
+    """The payload as JSON with a strong ETag; 304 when the client already has it.
+
+    `no-cache` rather than a max-age: vote counts change any minute, and a
+    revalidation that ends in 304 costs the client nothing but a round trip.
+    """
+    if not isinstance(payload, BaseModel):
+        data: object = [item.model_dump(mode="json") for item in payload]
+    else:
+        data = payload.model_dump(mode="json")
+    body = SafeJSONResponse(data).body
+    etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache", "Vary": "Cookie"}
+    wanted = request.headers.get("if-none-match", "")
+    if wanted.strip() == "*" or etag in [t.strip().removeprefix("W/") for t in wanted.split(",")]:
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
+
+
+@router.get("/health", response_model=s.HealthOut)
+def health(request: Request) -> Response:
+    return SafeJSONResponse({"status": "ok", "papers": _views(request).catalog.store.count()},
+                            headers={"Cache-Control": "no-store"})
+
+
+@router.get("/stats", response_model=s.StatsOut, responses=READ)
+def stats(request: Request) -> Response:
+    """Counts, date range, index state and harvester checkpoints."""
+    return cached(request, _views(request).stats())
+
+
+@router.get("/categories", response_model=list[s.CategoryCount], responses=READ)
+def categories(request: Request) -> Response:
+    return cached(request, _views(request).categories())
+
+
+@router.get("/daily", response_model=s.DailyOut, responses=READ)
+def daily(
+    request: Request,
+    day: Annotated[date | None, Query(alias="date",
+                                      description="YYYY-MM-DD; default the newest day")] = None,
+    view: s.View = "day",
+    category: Category = None,
+    page: Page = 1,
+    per_page: Annotated[int, Query(ge=1, le=100)] = 50,
+) -> Response:
+    """Papers by listing day (or the week or month around it), most voted first."""
+    return cached(request, _views(request).daily(
+        day, view=view, category=category, page=page, per_page=per_page,
+        voter=_voter(request)))
+
+
+@router.get("/trending", response_model=s.TrendingOut, responses=READ)
+def trending(
+    request: Request, window: s.View = "week", page: Page = 1,
+    per_page: Annotated[int, Query(ge=1, le=100)] = 30,
+) -> Response:
+    """Papers listed in the window, by votes that halve in weight every 36 hours."""
+    return cached(request, _views(request).trending(
+        window, page=page, per_page=per_page, voter=_voter(request)))
+
+
+@router.get("/search", response_model=s.SearchOut, responses=READ)
+def search(
+    request: Request,
+    q: Annotated[str, Query(min_length=1, max_length=500, description="Words, \"phrases\"")],
+    date_from: Annotated[date | None, Query(alias="from")] = None,
+    date_to: Annotated[date | None, Query(alias="to")] = None,
+    category: Category = None,
+    author: Annotated[str | None, Query(max_length=200)] = None,
+    sort: s.Sort = "relevance",
+    mode: s.Mode = "hybrid",
+    page: Annotated[int, Query(ge=1, le=50)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=50)] = 20,
+) -> Response:
+    """Hybrid (BM25 + embeddings) search with filters and highlighted snippets."""
+    return cached(request, _views(request).search(
+        q, date_from=date_from, date_to=date_to, category=category, author=author, sort=sort,
+        mode=mode, page=page, per_page=per_page, voter=_voter(request)))
+
+
+@router.get("/papers/{ref:path}/related", response_model=list[s.PaperBrief], responses=READ)
+def related(request: Request, ref: Ref,
+            k: Annotated[int, Query(ge=1, le=50)] = 10) -> Response:
+    return cached(request, _views(request).related(ref, k, _voter(request)))
+
+
+@router.get("/papers/{ref:path}", response_model=s.PaperDetail, responses=READ)
+def paper(request: Request, ref: Ref) -> Response:
+    return cached(request, _views(request).paper(ref, _voter(request)))
+
+
+@router.get("/authors", response_model=list[s.AuthorMatch], responses=READ)
+def find_authors(request: Request,
+                 q: Annotated[str, Query(min_length=1, max_length=200)]) -> Response:
+    """Authors whose name has every word of `q` as a word prefix, most papers first."""
+    return cached(request, _views(request).find_authors(q))
+
+
+@router.get("/authors/{key:path}", response_model=s.AuthorOut, responses=READ)
+def author(
+    request: Request,
+    key: Annotated[str, Path(min_length=1, max_length=200)],
+    group: Annotated[int | None, Query(ge=0, le=100)] = None,
+    page: Page = 1,
+    per_page: Annotated[int, Query(ge=1, le=100)] = 50,
+) -> Response:
+    """One exact author name: papers, co-authors, active periods, co-author groups."""
+    return cached(request, _views(request).author(
+        key, group=group, page=page, per_page=per_page, voter=_voter(request)))
+
+
+@router.get("/session", response_model=s.SessionOut)
+def session(request: Request) -> Response:
+    """A voter cookie (new unless one is sent) and the CSRF token that goes with it."""
+    guard: Guard = request.app.state.guard
+    voter = _voter(request) or guard.new_voter()
+    response = SafeJSONResponse({"csrf_token": guard.csrf_token(voter)},
+                                headers={"Cache-Control": "no-store"})
+    response.set_cookie(VOTER_COOKIE, guard.cookie(voter), httponly=True, samesite="lax",
+                        max_age=2 * 365 * 24 * 3600, secure=request.url.scheme == "https")
+    return response
+
+
+VOTE_ERRORS: dict[int | str, dict[str, Any]] = {**ERRORS, 403: {"model": s.ErrorOut,
+                               "description": "No voter cookie or a wrong CSRF token"}}
+
+
+def _checked_voter(request: Request, token: str | None) -> str:
+    guard: Guard = request.app.state.guard
+    voter = _voter(request)
+    if not guard.csrf_ok(voter, token):
+        raise HTTPException(403, "voting needs the pf_voter cookie and its X-CSRF-Token header "
+                                 "(GET /api/v1/session gives both)")
+    assert voter is not None
+    return voter
+
+
+CsrfHeader = Annotated[str | None, Header(alias=CSRF_HEADER,
+                                           description="The token from GET /api/v1/session")]
+
+
+@router.post("/papers/{ref:path}/vote", response_model=s.VoteOut, responses=VOTE_ERRORS)
+def vote(request: Request, ref: Ref, token: CsrfHeader = None) -> s.VoteOut:
+    """Upvote a paper, once per voter (voting again changes nothing)."""
+    voter = _checked_voter(request, token)
+    return _views(request).vote(ref, voter, up=True)
+
+
+@router.delete("/papers/{ref:path}/vote", response_model=s.VoteOut, responses=VOTE_ERRORS)
+def unvote(request: Request, ref: Ref, token: CsrfHeader = None) -> s.VoteOut:
+    """Take one's vote back."""
+    voter = _checked_voter(request, token)
+    return _views(request).vote(ref, voter, up=False)

@@ -1,0 +1,203 @@
+"""The JSON API's response models; the HTML templates render the same objects."""
+
+from __future__ import annotations
+
+from datetime import date as Date
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+View = Literal["day", "week", "month"]
+Sort = Literal["relevance", "date"]
+Mode = Literal["hybrid", "lexical", "dense"]
+
+
+class Segment(BaseModel):
+    text: str
+    highlighted: bool
+
+
+class AuthorRef(BaseModel):
+    name: str
+    key: str = Field(description="The author page's key: the lower-cased, accent-folded name")
+    url: str
+
+
+class PaperBrief(BaseModel):
+    """A paper as listed: enough to read the abstract and decide to open it."""
+
+    id: int
+    ref: str = Field(description="arXiv id when known, else the store id: /papers/{ref}")
+    url: str
+    title: str = Field(description="LaTeX cleaned to plain text; never HTML")
+    authors: list[AuthorRef]
+    abstract: str
+    categories: list[str]
+    listed: Date | None = Field(description="arXiv listing day, else submission date")
+    arxiv_id: str | None
+    abs_url: str | None
+    pdf_url: str | None
+    code_urls: list[str]
+    votes: int
+    voted: bool
+
+
+class PaperDetail(PaperBrief):
+    arxiv_version: int | None
+    doi: str | None
+    submitted: Date | None
+    updated: Date | None
+    comment: str | None
+    journal_ref: str | None
+    sources: list[str]
+
+
+class PageInfo(BaseModel):
+    page: int
+    per_page: int
+    total: int | None = Field(description="Number of items, when known")
+    pages: int | None
+    has_more: bool
+
+
+class SearchResult(BaseModel):
+    paper: PaperBrief
+    score: float
+    lexical_score: float | None
+    dense_score: float | None
+    title: list[Segment]
+    snippet: list[Segment]
+
+
+class SearchOut(BaseModel):
+    query: str
+    date_from: Date | None
+    date_to: Date | None
+    category: str | None
+    author: str | None
+    sort: Sort
+    mode: Mode
+    results: list[SearchResult]
+    paging: PageInfo
+
+
+class DayCount(BaseModel):
+    date: Date
+    count: int
+
+
+class DailyOut(BaseModel):
+    date: Date | None = Field(description="The day asked for (the newest listing day by default)")
+    view: View
+    start: Date | None
+    end: Date | None
+    category: str | None
+    previous: Date | None = Field(description="The nearest earlier period with papers")
+    next: Date | None
+    counts: list[DayCount]
+    papers: list[PaperBrief]
+    paging: PageInfo
+
+
+class TrendingItem(BaseModel):
+    paper: PaperBrief
+    score: float = Field(description="Sum over votes of 2^(-age/half-life)")
+    votes: int
+
+
+class TrendingOut(BaseModel):
+    window: View
+    since: Date | None = Field(description="Papers listed on or after this day are eligible")
+    half_life_hours: float
+    items: list[TrendingItem]
+    paging: PageInfo
+
+
+class CoauthorOut(BaseModel):
+    author: AuthorRef
+    papers: int
+
+
+class PeriodOut(BaseModel):
+    start: str
+    end: str
+    papers: int
+
+
+class MonthCount(BaseModel):
+    month: str
+    count: int
+
+
+class AuthorGroup(BaseModel):
+    paper_ids: list[int]
+    coauthors: list[AuthorRef]
+
+
+class AuthorOut(BaseModel):
+    key: str
+    name: str
+    spellings: list[str]
+    total: int
+    papers: list[PaperBrief]
+    coauthors: list[CoauthorOut]
+    months: list[MonthCount]
+    periods: list[PeriodOut]
+    groups: list[AuthorGroup] = Field(
+        description="Papers split by shared co-authors; more than one sizeable group means the "
+                    "name may belong to several people")
+    paging: PageInfo
+
+
+class AuthorMatch(BaseModel):
+    author: AuthorRef
+    papers: int
+
+
+class CategoryCount(BaseModel):
+    category: str
+    count: int
+
+
+class HarvestOut(BaseModel):
+    key: str
+    state: dict[str, object]
+
+
+class StatsOut(BaseModel):
+    papers: int
+    authors: int
+    first_date: Date | None
+    last_date: Date | None
+    by_source: dict[str, int]
+    top_categories: list[CategoryCount]
+    index: dict[str, object]
+    harvest: list[HarvestOut]
+    health: Literal["ok", "index behind", "empty"]
+    health_detail: str
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok"]
+    papers: int
+
+
+class SessionOut(BaseModel):
+    csrf_token: str = Field(description="Send as X-CSRF-Token with votes, with the pf_voter cookie")
+
+
+class VoteOut(BaseModel):
+    paper_id: int
+    votes: int
+    voted: bool
+
+
+class ErrorDetail(BaseModel):
+    location: str
+    message: str
+
+
+class ErrorOut(BaseModel):
+    error: str
+    message: str
+    errors: list[ErrorDetail] = []

@@ -1,0 +1,287 @@
+"""What each page and endpoint shows, built once for both the HTML pages and the JSON API."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Literal, TypeVar, cast
+from urllib.parse import quote
+
+from paperfeed.authors import active_periods, coauthor_groups, frequent_coauthors, monthly_counts
+from paperfeed.catalog import Catalog, PaperNotFoundError
+from paperfeed.index import SearchFilters
+from paperfeed.latex import clean_latex
+from paperfeed.rank import HALF_LIFE, WINDOWS, trending_scores
+from paperfeed.store import StoredPaper
+from paperfeed.store.browse import Browse
+from paperfeed.store.merge import name_key
+from paperfeed.web import schemas as s
+
+T = TypeVar("T")
+
+
+class AuthorNotFoundError(PaperNotFoundError):
+    """No stored paper has an author with this name key."""
+
+
+def paper_ref(paper: StoredPaper) -> str:
+    return paper.record.arxiv_id or str(paper.id)
+
+
+def author_ref(name: str, key: str | None = None) -> s.AuthorRef:
+    key = key if key is not None else name_key(name)
+    return s.AuthorRef(name=name, key=key, url=f"/authors/{quote(key, safe='')}")
+
+
+def paging(page: int, per_page: int, total: int | None, has_more: bool | None = None
+           ) -> s.PageInfo:
+    pages = max(1, math.ceil(total / per_page)) if total is not None else None
+    more = has_more if has_more is not None else (total is not None and page * per_page < total)
+    return s.PageInfo(page=page, per_page=per_page, total=total, pages=pages, has_more=more)
+
+
+def period(day: date, view: s.View) -> tuple[date, date]:
+    """The day, ISO week (Monday to Sunday) or calendar month around `day`."""
+    if view == "day":
+        return day, day
+    if view == "week":
+        start = day - timedelta(days=day.weekday())
+        return start, start + timedelta(days=6)
+    start = day.replace(day=1)
+    following = (start + timedelta(days=32)).replace(day=1)
+    return start, following - timedelta(days=1)
+
+
+def _segment(text: str, highlighted: bool) -> s.Segment:
+    """A highlight run with its LaTeX cleaned but its edge spaces kept (they join the runs)."""
+    lead = " " if text[:1].isspace() else ""
+    trail = " " if text[-1:].isspace() and text.strip() else ""
+    return s.Segment(text=f"{lead}{clean_latex(text)}{trail}", highlighted=highlighted)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Views:
+    """The read and vote operations of the web app over one catalog."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self.browse = Browse(catalog.store)
+        self._cache: dict[str, tuple[int, Any]] = {}
+
+    def _per_revision(self, name: str, compute: Callable[[], T]) -> T:
+        """`compute()` once per store revision: counts over the whole store cost 10-200 ms
+        and change only when papers are added."""
+        revision = self.catalog.store.revision()
+        hit = self._cache.get(name)
+        if hit is not None and hit[0] == revision:
+            return cast(T, hit[1])
+        value = compute()
+        self._cache[name] = (revision, value)
+        return value
+
+    # --- papers -----------------------------------------------------------------------
+
+    def _brief_fields(self, paper: StoredPaper, listed: date | None, votes: int, voted: bool
+                      ) -> dict[str, object]:
+        r = paper.record
+        ref = paper_ref(paper)
+        return {
+            "id": paper.id, "ref": ref, "url": f"/papers/{quote(ref, safe='/')}",
+            "title": clean_latex(r.title),
+            "authors": [author_ref(a.name) for a in r.authors],
+            "abstract": clean_latex(r.abstract), "categories": list(r.categories),
+            "listed": listed if listed is not None else (r.first_listed or r.submitted),
+            "arxiv_id": r.arxiv_id, "abs_url": r.abs_url, "pdf_url": r.pdf_url,
+            "code_urls": list(r.code_urls), "votes": votes, "voted": voted,
+        }
+
+    def briefs(self, papers: Sequence[StoredPaper], voter: str | None) -> list[s.PaperBrief]:
+        ids = [p.id for p in papers]
+        votes = self.browse.vote_counts(ids)
+        mine = self.browse.voted_by(voter, ids)
+        return [s.PaperBrief.model_validate(
+            self._brief_fields(p, None, votes.get(p.id, 0), p.id in mine)) for p in papers]
+
+    def papers(self, ids: Sequence[int], voter: str | None) -> list[s.PaperBrief]:
+        return self.briefs(self.catalog.store.get_many(list(ids), details=False), voter)
+
+    def find(self, ref: str) -> StoredPaper:
+        return self.catalog.find(ref)
+
+    def paper(self, ref: str, voter: str | None) -> s.PaperDetail:
+        paper = self.find(ref)
+        votes = self.browse.vote_counts([paper.id]).get(paper.id, 0)
+        voted = paper.id in self.browse.voted_by(voter, [paper.id])
+        r = paper.record
+        sources = sorted({p.source for p in r.provenance})
+        return s.PaperDetail.model_validate({
+            **self._brief_fields(paper, None, votes, voted),
+            "arxiv_version": r.arxiv_version, "doi": r.doi, "submitted": r.submitted,
+            "updated": r.updated, "comment": clean_latex(r.comment) if r.comment else None,
+            "journal_ref": r.journal_ref, "sources": sources,
+        })
+
+    def related(self, ref: str, k: int, voter: str | None) -> list[s.PaperBrief]:
+        _, results = self.catalog.related(ref, k=k)
+        return self.briefs([res.paper for res in results], voter)
+
+    # --- search -----------------------------------------------------------------------
+
+    def search(
+        self, query: str, *, date_from: date | None = None, date_to: date | None = None,
+        category: str | None = None, author: str | None = None, sort: s.Sort = "relevance",
+        mode: s.Mode = "hybrid", page: int = 1, per_page: int = 20, voter: str | None = None,
+    ) -> s.SearchOut:
+        filters = SearchFilters(
+            date_from=date_from, date_to=date_to,
+            categories=(category,) if category else (), authors=(author,) if author else ())
+        results = []
+        if query.strip():
+            # One more than a page tells whether there is a next page without counting all.
+            results = self.catalog.search(query, k=per_page + 1, offset=(page - 1) * per_page,
+                                          filters=filters, sort=sort, mode=mode)
+        shown = results[:per_page]
+        briefs = self.briefs([r.paper for r in shown], voter)
+        return s.SearchOut(
+            query=query, date_from=date_from, date_to=date_to, category=category, author=author,
+            sort=sort, mode=mode,
+            results=[s.SearchResult(
+                paper=brief, score=r.hit.score, lexical_score=r.hit.lexical_score,
+                dense_score=r.hit.dense_score,
+                title=[_segment(g.text, g.highlighted) for g in r.hit.title],
+                snippet=[_segment(g.text, g.highlighted) for g in r.hit.snippet],
+            ) for r, brief in zip(shown, briefs, strict=True)],
+            paging=paging(page, per_page, None, has_more=len(results) > per_page),
+        )
+
+    # --- daily and trending -----------------------------------------------------------
+
+    def daily(self, day: date | None = None, *, view: s.View = "day", category: str | None = None,
+              page: int = 1, per_page: int = 50, voter: str | None = None) -> s.DailyOut:
+        day = day or self.browse.latest_day()
+        if day is None:
+            return s.DailyOut(date=None, view=view, start=None, end=None, category=category,
+                              previous=None, next=None, counts=[], papers=[],
+                              paging=paging(page, per_page, 0))
+        start, end = period(day, view)
+        listing = self.browse.listing(start, end, category=category,
+                                      offset=(page - 1) * per_page, limit=per_page)
+        before, after = self.browse.neighbour_days(start, end, category)
+        counts = [s.DayCount(date=d, count=n)
+                  for d, n in self.browse.day_counts(start, end, category)]
+        listed = self.browse.listed_days(listing.paper_ids)
+        return s.DailyOut(
+            date=day, view=view, start=start, end=end, category=category,
+            previous=before, next=after, counts=counts,
+            papers=self._listed(listing.paper_ids, listed, voter),
+            paging=paging(page, per_page, listing.total),
+        )
+
+    def _listed(self, ids: Sequence[int], listed: dict[int, date | None], voter: str | None
+                ) -> list[s.PaperBrief]:
+        papers = self.catalog.store.get_many(list(ids), details=False)
+        votes = self.browse.vote_counts(ids)
+        mine = self.browse.voted_by(voter, ids)
+        return [s.PaperBrief.model_validate(self._brief_fields(
+            p, listed.get(p.id), votes.get(p.id, 0), p.id in mine)) for p in papers]
+
+    def trending(self, window: s.View = "week", *, page: int = 1, per_page: int = 30,
+                 voter: str | None = None, now: datetime | None = None) -> s.TrendingOut:
+        latest = self.browse.latest_day()
+        since = latest - timedelta(days=WINDOWS[window] - 1) if latest else None
+        ranked = []
+        if since is not None:
+            votes = self.browse.votes_since(datetime(1970, 1, 1), listed_from=since)
+            ranked = trending_scores(votes, now or _now())
+        shown = ranked[(page - 1) * per_page: page * per_page]
+        briefs = {b.id: b for b in self.papers([pid for pid, _, _ in shown], voter)}
+        return s.TrendingOut(
+            window=window, since=since, half_life_hours=HALF_LIFE.total_seconds() / 3600,
+            items=[s.TrendingItem(paper=briefs[pid], score=round(score, 6), votes=n)
+                   for pid, score, n in shown if pid in briefs],
+            paging=paging(page, per_page, len(ranked)),
+        )
+
+    # --- authors ----------------------------------------------------------------------
+
+    def author(self, key: str, *, group: int | None = None, page: int = 1, per_page: int = 50,
+               voter: str | None = None) -> s.AuthorOut:
+        key = name_key(key)
+        papers = self.browse.author_papers(key) if key else []
+        if not papers:
+            raise AuthorNotFoundError(f"no author named {key!r}")
+        spellings = self.browse.author_names(key)
+        groups = [g for g in coauthor_groups(papers) if len(g) > 1] or [[p.paper_id
+                                                                          for p in papers]]
+        by_id = {p.paper_id: p for p in papers}
+        selected = papers
+        if group is not None and 0 <= group < len(groups):
+            members = set(groups[group])
+            selected = [p for p in papers if p.paper_id in members]
+        coauthors = frequent_coauthors(papers)
+        group_top = [frequent_coauthors([by_id[i] for i in g], limit=3) for g in groups[:8]]
+        names = self.browse.display_names(
+            [k for k, _ in coauthors] + [k for top in group_top for k, _ in top])
+        shown = selected[(page - 1) * per_page: page * per_page]
+        days = [p.day for p in papers]
+        return s.AuthorOut(
+            key=key, name=spellings.most_common(1)[0][0], spellings=sorted(spellings),
+            total=len(selected),
+            papers=self._listed([p.paper_id for p in shown],
+                                {p.paper_id: p.day for p in shown}, voter),
+            coauthors=[s.CoauthorOut(author=author_ref(names.get(k, k), k), papers=n)
+                       for k, n in coauthors],
+            months=[s.MonthCount(month=m, count=n) for m, n in monthly_counts(days)],
+            periods=[s.PeriodOut(start=p.start, end=p.end, papers=p.papers)
+                     for p in active_periods(days)],
+            groups=[s.AuthorGroup(paper_ids=g, coauthors=[author_ref(names.get(k, k), k)
+                                                          for k, _ in top])
+                    for g, top in zip(groups[:8], group_top, strict=True)],
+            paging=paging(page, per_page, len(selected)),
+        )
+
+    def find_authors(self, query: str, limit: int = 20) -> list[s.AuthorMatch]:
+        return [s.AuthorMatch(author=author_ref(name, key), papers=n)
+                for key, name, n in self.browse.find_authors(query, limit=limit)]
+
+    # --- store facts and votes --------------------------------------------------------
+
+    def categories(self) -> list[s.CategoryCount]:
+        return [s.CategoryCount(category=c, count=n)
+                for c, n in self._per_revision("categories", self.browse.categories)]
+
+    def stats(self) -> s.StatsOut:
+        stats = dict(self._per_revision("stats", self.catalog.store.stats))
+        index = {**self.catalog.index.manifest(), "pending": self.catalog.pending()}
+        stats["harvest"] = self.catalog.store.harvest_states()
+        pending = index["pending"]
+        health: Literal["ok", "index behind", "empty"]
+        if not stats["papers"]:
+            health, detail = "empty", "nothing stored yet: run `paperfeed quickstart` or ingest"
+        elif pending:
+            health, detail = "index behind", f"{pending} papers not yet searchable: run reindex"
+        else:
+            health, detail = "ok", "every stored paper is searchable"
+        return s.StatsOut(
+            papers=stats["papers"], authors=stats["authors"], first_date=stats["first_date"],
+            last_date=stats["last_date"], by_source=stats["by_source"],
+            top_categories=[s.CategoryCount(category=c, count=n)
+                            for c, n in stats["top_categories"].items()],
+            index=index,
+            harvest=[s.HarvestOut(key=k, state=v) for k, v in sorted(stats["harvest"].items())],
+            health=health, health_detail=detail,
+        )
+
+    def vote(self, ref: str, voter: str, *, up: bool) -> s.VoteOut:
+        paper = self.find(ref)
+        if up:
+            self.browse.vote(paper.id, voter)
+        else:
+            self.browse.unvote(paper.id, voter)
+        votes = self.browse.vote_counts([paper.id]).get(paper.id, 0)
+        return s.VoteOut(paper_id=paper.id, votes=votes,
+                         voted=paper.id in self.browse.voted_by(voter, [paper.id]))

@@ -1,0 +1,69 @@
+"""A small real corpus served over loopback HTTP once per test session.
+
+The first 711 papers of the arXiv cs daily listings (three listing days), the
+seed publication lists, and hostile papers whose titles and abstracts carry
+markup, entities, broken LaTeX and a `javascript:` link.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Iterator
+from itertools import islice
+from pathlib import Path
+
+import pytest
+
+from paperfeed.catalog import Catalog
+from paperfeed.web import create_app
+from paperfeed.web.server import BackgroundServer
+from tests.conftest import shared_path
+
+SCRIPT_TITLE = "<script>alert(1)</script>"
+HOSTILE = [
+    {"id": "2503.99991", "title": SCRIPT_TITLE,
+     "abstract": "We show <img src=x onerror=alert(2)> and &amp; entities, "
+                 "$\\boldsymbol{\\cdot}$ products, 95\\% gains, \\textbf{bold} and {\\em broken",
+     "authors": ["<b>Mallory</b> Hacker", "Eve O'Brien"], "categories": ["cs.CR"],
+     "comment": "<iframe src=//evil>", "first_seen_listing_date": "2025-03-20",
+     "abs": "javascript:alert(3)", "pdf": "https://arxiv.org/pdf/2503.99991"},
+    {"id": "2503.99992", "title": "Entities &lt;b&gt; and \"quotes\" ' in a title {\\bf x",
+     "abstract": "An abstract with </textarea><script>alert(4)</script> inside.",
+     "authors": ["Alice Example"], "categories": ["cs.CR"], "comment": None,
+     "first_seen_listing_date": "2025-03-20", "abs": "https://arxiv.org/abs/2503.99992",
+     "pdf": "https://arxiv.org/pdf/2503.99992"},
+]
+CORPUS_PAPERS = 711  # exactly the listing days 2025-03-18, 19 and 20
+
+
+@pytest.fixture(scope="session")
+def web_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    daily = shared_path("arxiv-daily-cs", "arxiv_daily_cs_unique.jsonl.gz")
+    seeds = shared_path("seeds")
+    root = tmp_path_factory.mktemp("web")
+    corpus = root / "daily.jsonl"
+    with gzip.open(daily, "rt", encoding="utf-8") as src, corpus.open("w") as out:
+        out.writelines(islice(src, CORPUS_PAPERS))
+        for record in HOSTILE:
+            out.write(json.dumps(record) + "\n")
+    data = root / "data"
+    with Catalog(data) as catalog:
+        for path in [corpus, *sorted(seeds.glob("*.txt"))]:
+            report = catalog.ingest_file(path)
+            assert report.error is None, report.error
+        catalog.update_index()
+    return data
+
+
+@pytest.fixture(scope="session")
+def web_catalog(web_data: Path) -> Iterator[Catalog]:
+    with Catalog(web_data) as catalog:
+        yield catalog
+
+
+@pytest.fixture(scope="session")
+def live_server(web_catalog: Catalog) -> Iterator[str]:
+    """The web app on a free loopback port; its base URL."""
+    with BackgroundServer(create_app(web_catalog)) as server:
+        yield server.url
