@@ -183,3 +183,9 @@ def test_any_mix_of_ids_stores_each_arxiv_id_and_doi_once(
     dois = [p.record.doi for p in papers if p.record.doi]
     assert len(arxiv) == len(set(arxiv)) and len(dois) == len(set(dois))
     assert set(arxiv) == {a for a, *_ in rows if a}
+
+
+@pytest.mark.parametrize("ref", ["²", "١٢٣", "0" * 40, "", "   ", "scheme:", ":", "10.", "arXiv:"])
+def test_find_never_raises_on_odd_references(store: Store, ref: str) -> None:
+    store.add_papers([rec("One")])
+    assert store.find(ref) is None

@@ -549,31 +549,26 @@ def serve(
         with open_catalog() as catalog:
             _serve(catalog, host, port)
         return
-    import os
-
-    import uvicorn
-
-    from paperfeed.web.server import address, check_port
+    from paperfeed.web.server import address, check_port, serve_workers
 
     check_port(host, port)
     with open_catalog() as catalog:  # fail here, clearly, if the store cannot open
-        os.environ["PAPERFEED_DATA"] = str(catalog.store.data_dir)
+        data_dir = catalog.store.data_dir
     console.print(f"paperfeed is running at {address(host, port)} with {workers} workers "
                   "(Ctrl-C stops it)")
-    uvicorn.run("paperfeed.web.app:app_from_env", factory=True, host=host, port=port,
-                workers=workers, log_level="warning")
+    serve_workers(host, port, workers, data_dir)
 
 
 def _serve(catalog: Catalog, host: str, port: int) -> None:
     import uvicorn
 
     from paperfeed.web import create_app
-    from paperfeed.web.server import address, check_port
+    from paperfeed.web.server import HTTP_PROTOCOL, address, check_port
 
     check_port(host, port)
     app = create_app(catalog)
     console.print(f"paperfeed is running at [bold]{address(host, port)}[/bold] (Ctrl-C stops it)")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    uvicorn.run(app, host=host, port=port, log_level="warning", http=HTTP_PROTOCOL)
 
 
 def _check_web_app(catalog: Catalog, host: str, port: int) -> None:

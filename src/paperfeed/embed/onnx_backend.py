@@ -316,6 +316,11 @@ class OnnxEmbedder:
                 for start in range(0, len(order), self.batch_size)
             ]
             ids = [[encodings[i].ids for i in rows] for rows in batches]
+            if len(batches) == 1:  # a search query: no thread pool to start and join
+                out[first + batches[0]] = self._run(ids[0])
+                if progress:
+                    progress(len(batches[0]))
+                continue
             with ThreadPoolExecutor(self.workers) as pool:
                 for rows, vectors in zip(batches, pool.map(self._run, ids), strict=True):
                     out[first + rows] = vectors

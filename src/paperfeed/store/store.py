@@ -437,7 +437,7 @@ class Store:
         ref = ref.strip()
         with Session(self.engine) as session:
             paper_id: int | None = None
-            if ref.isdigit() and len(ref) < 10:
+            if ref.isascii() and ref.isdigit() and len(ref) < 10:  # "²".isdigit() is True
                 paper_id = session.scalar(select(m.Paper.id).where(m.Paper.id == int(ref)))
             if paper_id is None and (doi := normalize_doi(ref)):
                 paper_id = session.scalar(select(m.Paper.id).where(m.Paper.doi == doi))
@@ -527,6 +527,12 @@ class Store:
             else:
                 row.value = value
                 row.updated_at = _now()
+
+    def harvest_jobs(self) -> list[tuple[str, dict[str, Any], datetime]]:
+        """Every checkpoint with the time it was last written (UTC), by key."""
+        with Session(self.engine) as session:
+            return [(r.key, dict(r.value), r.updated_at) for r in session.scalars(
+                select(m.HarvestState).order_by(m.HarvestState.key))]
 
     def harvest_states(self) -> dict[str, dict[str, Any]]:
         with Session(self.engine) as session:

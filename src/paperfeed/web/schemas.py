@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date as Date
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -161,6 +162,10 @@ class CategoryCount(BaseModel):
 
 class HarvestOut(BaseModel):
     key: str
+    kind: Literal["harvest", "load", "other"]
+    updated_at: datetime
+    status: Literal["ok", "behind", "interrupted", "running", "loaded", "unknown"]
+    detail: str
     state: dict[str, object]
 
 

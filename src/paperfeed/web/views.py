@@ -57,7 +57,39 @@ def _segment(text: str, highlighted: bool) -> s.Segment:
     """A highlight run with its LaTeX cleaned but its edge spaces kept (they join the runs)."""
     lead = " " if text[:1].isspace() else ""
     trail = " " if text[-1:].isspace() and text.strip() else ""
-    return s.Segment(text=f"{lead}{clean_latex(text)}{trail}", highlighted=highlighted)
+    # model_construct: our own strings, and 150 validations a search cost 1.5 ms.
+    return s.Segment.model_construct(text=f"{lead}{clean_latex(text)}{trail}",
+                                     highlighted=highlighted)
+
+
+def harvest_health(key: str, state: dict[str, Any], updated: datetime, now: datetime
+                   ) -> s.HarvestOut:
+    """What a checkpoint says about its job: current, behind, or cut off midway."""
+    kind: Literal["harvest", "load", "other"] = (
+        "harvest" if key.startswith("oai") else "load" if key.startswith("loaded-file:")
+        else "other")
+    status: Literal["ok", "behind", "interrupted", "running", "loaded", "unknown"] = "unknown"
+    detail = ""
+    if kind == "load":
+        status, detail = "loaded", f"file loaded {updated:%Y-%m-%d %H:%M} UTC"
+    elif kind == "harvest":
+        progress = state.get("in_progress")
+        last = state.get("last_until")
+        if isinstance(progress, dict):
+            quiet = now - updated
+            status = "running" if quiet < timedelta(minutes=10) else "interrupted"
+            where = f"{progress.get('position', '?')} of {progress.get('complete_list_size', '?')}"
+            detail = (f"at record {where}, last page {int(quiet.total_seconds() // 60)} min ago"
+                      + ("" if status == "running" else "; run `paperfeed harvest` to resume"))
+        elif isinstance(last, str) and last:
+            try:
+                behind = (now.date() - date.fromisoformat(last)).days
+            except ValueError:
+                behind = -1
+            status = "ok" if 0 <= behind <= 2 else "behind"
+            detail = f"harvested up to {last}" + (f", {behind} days ago" if behind > 2 else "")
+    return s.HarvestOut(key=key, kind=kind, updated_at=updated, status=status, detail=detail,
+                        state=state)
 
 
 def _now() -> datetime:
@@ -257,7 +289,8 @@ class Views:
     def stats(self) -> s.StatsOut:
         stats = dict(self._per_revision("stats", self.catalog.store.stats))
         index = {**self.catalog.index.manifest(), "pending": self.catalog.pending()}
-        stats["harvest"] = self.catalog.store.harvest_states()
+        jobs = [harvest_health(key, value, at, _now())
+                for key, value, at in self.catalog.store.harvest_jobs()]
         pending = index["pending"]
         health: Literal["ok", "index behind", "empty"]
         if not stats["papers"]:
@@ -272,7 +305,7 @@ class Views:
             top_categories=[s.CategoryCount(category=c, count=n)
                             for c, n in stats["top_categories"].items()],
             index=index,
-            harvest=[s.HarvestOut(key=k, state=v) for k, v in sorted(stats["harvest"].items())],
+            harvest=jobs,
             health=health, health_detail=detail,
         )
 
