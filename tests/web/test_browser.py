@@ -178,12 +178,18 @@ def test_vote_works_without_javascript(browser: Any, live_server: str) -> None:
     page = context.new_page()
     page.goto(f"{live_server}/daily?date=2025-03-18")
     card = page.locator("article.paper").nth(7)
-    title = card.locator("a.paper-link").inner_text()
+    paper_id = card.get_attribute("data-paper-id")
+    before = int(card.locator(".vote-button .count").inner_text())
     card.locator(".vote-button").click()
     page.wait_for_load_state()
-    # Back on the same day, the voted paper now leads it.
+    # The form posted, redirected back to the same day, and the paper shows the vote.
     assert "date=2025-03-18" in page.url
-    assert page.locator("article.paper").first.locator("a.paper-link").inner_text() == title
+    voted = page.locator(f"article.paper[data-paper-id='{paper_id}'] .vote-button")
+    assert voted.get_attribute("aria-pressed") == "true"
+    assert int(voted.locator(".count").inner_text()) == before + 1
+    # Most voted first: nothing above it has fewer votes.
+    counts = [int(c) for c in page.locator("article.paper .vote-button .count").all_inner_texts()]
+    assert counts == sorted(counts, reverse=True)
     context.close()
 
 

@@ -21,6 +21,7 @@ OPERATIONS = [
     ("GET", "/api/v1/daily"), ("GET", "/api/v1/trending"), ("GET", "/api/v1/search"),
     ("GET", "/api/v1/papers/{ref}/related"), ("GET", "/api/v1/papers/{ref}"),
     ("GET", "/api/v1/authors"), ("GET", "/api/v1/authors/{key}"), ("GET", "/api/v1/session"),
+    ("GET", "/api/v1/me"),
     ("POST", "/api/v1/papers/{ref}/vote"), ("DELETE", "/api/v1/papers/{ref}/vote"),
 ]
 

@@ -157,22 +157,40 @@ def author(
 def session(request: Request) -> Response:
     """A voter cookie (new unless one is sent) and the CSRF token that goes with it."""
     guard: Guard = request.app.state.guard
-    voter = _voter(request) or guard.new_voter()
-    response = SafeJSONResponse({"csrf_token": guard.csrf_token(voter)},
+    browser = request.state.browser or guard.new_voter()
+    response = SafeJSONResponse({"csrf_token": guard.csrf_token(browser)},
                                 headers={"Cache-Control": "no-store"})
-    response.set_cookie(VOTER_COOKIE, guard.cookie(voter), httponly=True, samesite="lax",
+    response.set_cookie(VOTER_COOKIE, guard.cookie(browser), httponly=True, samesite="lax",
                         max_age=2 * 365 * 24 * 3600, secure=request.url.scheme == "https")
     return response
 
 
+@router.get("/me", response_model=s.MeOut,
+            responses={401: {"model": s.ErrorOut, "description": "Not logged in"}})
+def me(request: Request) -> s.MeOut:
+    """The account of the session cookie or the `Authorization: Bearer pf_...` token."""
+    user = request.state.user
+    if user is None:
+        raise HTTPException(401, "not logged in: send a session cookie or "
+                                 "'Authorization: Bearer <API token>'",
+                            headers={"WWW-Authenticate": "Bearer"})
+    return s.MeOut(id=user.id, email=user.email, name=user.name)
+
+
 VOTE_ERRORS: dict[int | str, dict[str, Any]] = {**ERRORS, 403: {"model": s.ErrorOut,
-                               "description": "No voter cookie or a wrong CSRF token"}}
+                               "description": "No voter cookie or a wrong CSRF token, "
+                                              "or a revoked API token"}}
 
 
 def _checked_voter(request: Request, token: str | None) -> str:
     guard: Guard = request.app.state.guard
     voter = _voter(request)
-    if not guard.csrf_ok(voter, token):
+    if request.state.via_token:
+        # A bearer token is never sent by a browser on its own, so no forgery to stop.
+        if request.state.user is None:
+            raise HTTPException(403, "unknown or revoked API token")
+        return f"user:{request.state.user.id}"
+    if not guard.csrf_ok(request.state.browser, token):
         raise HTTPException(403, "voting needs the pf_voter cookie and its X-CSRF-Token header "
                                  "(GET /api/v1/session gives both)")
     assert voter is not None

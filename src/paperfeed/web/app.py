@@ -25,8 +25,15 @@ from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from paperfeed import __version__
+from paperfeed.accounts import Accounts
 from paperfeed.catalog import Catalog, PaperNotFoundError
-from paperfeed.web.security import COOKIE_MAX_AGE, SECURITY_HEADERS, VOTER_COOKIE, Guard
+from paperfeed.web.security import (
+    COOKIE_MAX_AGE,
+    SECURITY_HEADERS,
+    SESSION_COOKIE,
+    VOTER_COOKIE,
+    Guard,
+)
 from paperfeed.web.views import Views
 
 log = logging.getLogger(__name__)
@@ -65,28 +72,44 @@ def _location(loc: tuple[Any, ...] | list[Any]) -> str:
 
 
 class IdentityAndHeaders:
-    """Pure ASGI middleware: the voter id from its signed cookie (a new one for a browser
-    that has none), and the security headers on every response.
+    """Pure ASGI middleware: who is asking, and the security headers on every response.
+
+    Sets `request.state.browser` (the id in the signed pf_voter cookie; a new one for a
+    browser without, on page views), `.user` (the account of a valid session cookie or
+    `Authorization: Bearer` API token), `.via_token`, and `.voter` (the account when
+    logged in, else the browser). CSRF tokens are bound to the browser id.
 
     Not `@app.middleware("http")`: Starlette's BaseHTTPMiddleware wraps each response in
     an extra task and stream, which cost more than the rest of a small request.
     """
 
-    def __init__(self, app: ASGIApp, guard: Guard) -> None:
+    def __init__(self, app: ASGIApp, guard: Guard, accounts: Accounts) -> None:
         self.app = app
         self.guard = guard
+        self.accounts = accounts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        voter = self.guard.voter(HTTPConnection(scope).cookies.get(VOTER_COOKIE))
-        new_voter = None
-        if voter is None and scope["method"] == "GET" and not path.startswith(
+        conn = HTTPConnection(scope)
+        browser = self.guard.voter(conn.cookies.get(VOTER_COOKIE))
+        new_browser = None
+        if browser is None and scope["method"] == "GET" and not path.startswith(
                 ("/api/", "/static/")):
-            voter = new_voter = self.guard.new_voter()
-        scope.setdefault("state", {})["voter"] = voter
+            browser = new_browser = self.guard.new_voter()
+        user, via_token = None, False
+        auth = conn.headers.get("authorization", "")
+        if auth[:7].lower() == "bearer ":
+            user, via_token = self.accounts.account_for_token(auth[7:].strip()), True
+        elif (session := self.guard.session(conn.cookies.get(SESSION_COOKIE))) is not None:
+            found = self.accounts.get(session[0])
+            # A password change moves the epoch: older sessions stop here.
+            user = found if found is not None and found.session_epoch == session[1] else None
+        state = scope.setdefault("state", {})
+        state.update(browser=browser, user=user, via_token=via_token,
+                     voter=f"user:{user.id}" if user else browser)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -94,29 +117,33 @@ class IdentityAndHeaders:
                 for name, value in SECURITY_HEADERS.items():
                     if name not in headers:
                         headers[name] = value
-                if new_voter is not None:
-                    headers.append("set-cookie", self._cookie(new_voter, scope))
+                if new_browser is not None:
+                    headers.append("set-cookie", cookie_header(
+                        VOTER_COOKIE, self.guard.cookie(new_browser), COOKIE_MAX_AGE, scope))
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
 
-    def _cookie(self, voter: str, scope: Scope) -> str:
-        cookie: SimpleCookie = SimpleCookie()
-        cookie[VOTER_COOKIE] = self.guard.cookie(voter)
-        morsel = cookie[VOTER_COOKIE]
-        morsel["max-age"] = COOKIE_MAX_AGE
-        morsel["path"] = "/"
-        morsel["httponly"] = True
-        morsel["samesite"] = "Lax"
-        if scope.get("scheme") == "https":
-            morsel["secure"] = True
-        return morsel.OutputString()
+
+def cookie_header(name: str, value: str, max_age: int, scope: Scope) -> str:
+    """A Set-Cookie value: HttpOnly, SameSite=Lax, Secure over https; max_age 0 deletes."""
+    cookie: SimpleCookie = SimpleCookie()
+    cookie[name] = value
+    morsel = cookie[name]
+    morsel["max-age"] = max_age
+    morsel["path"] = "/"
+    morsel["httponly"] = True
+    morsel["samesite"] = "Lax"
+    if scope.get("scheme") == "https":
+        morsel["secure"] = True
+    return morsel.OutputString()
 
 
 def create_app(catalog: Catalog, *, warm_up: bool = True) -> FastAPI:
     """The web app over an open catalog (the caller owns and closes it)."""
     views = Views(catalog)
     guard = Guard(catalog.store.secret_key())
+    accounts = Accounts(catalog.store)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals["version"] = __version__
     templates.env.filters["http_url"] = http_url
@@ -150,10 +177,12 @@ def create_app(catalog: Catalog, *, warm_up: bool = True) -> FastAPI:
     )
     app.state.views = views
     app.state.guard = guard
+    app.state.accounts = accounts
+    app.state.outbox = catalog.store.subdir("outbox")
     app.state.templates = templates
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
-    app.add_middleware(IdentityAndHeaders, guard=guard)
+    app.add_middleware(IdentityAndHeaders, guard=guard, accounts=accounts)
 
     def error(request: Request, status: int, code: str, message: str,
               errors: list[dict[str, str]] | None = None) -> Response:
@@ -177,7 +206,8 @@ def create_app(catalog: Catalog, *, warm_up: bool = True) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        code = {404: "not_found", 403: "forbidden", 405: "method_not_allowed"}.get(
+        code = {404: "not_found", 403: "forbidden", 405: "method_not_allowed",
+                401: "unauthorized"}.get(
             exc.status_code, "error")
         response = error(request, exc.status_code, code, str(exc.detail))
         for name, value in (exc.headers or {}).items():
@@ -190,10 +220,12 @@ def create_app(catalog: Catalog, *, warm_up: bool = True) -> FastAPI:
         return error(request, 500, "internal_error",
                      "something went wrong on our side; the server log has the details")
 
+    from paperfeed.web.account_pages import router as account_router
     from paperfeed.web.api import router as api_router
     from paperfeed.web.pages import router as pages_router
 
     app.include_router(api_router)
+    app.include_router(account_router)
     app.include_router(pages_router)
     return app
 

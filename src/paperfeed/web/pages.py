@@ -25,12 +25,13 @@ Page = Annotated[int, Query(ge=1, le=10_000)]
 Text = Annotated[str, Query(max_length=500)]
 
 
-def _render(request: Request, template: str, context: dict[str, Any], status: int = 200
+def render(request: Request, template: str, context: dict[str, Any], status: int = 200
             ) -> Response:
     templates: Jinja2Templates = request.app.state.templates
     guard: Guard = request.app.state.guard
-    voter = request.state.voter
-    base = {"csrf_token": guard.csrf_token(voter) if voter else "", "csrf_field": CSRF_FIELD,
+    browser = request.state.browser
+    base = {"csrf_token": guard.csrf_token(browser) if browser else "", "csrf_field": CSRF_FIELD,
+            "user": request.state.user,
             "path": request.url.path, "full_path": _full_path(request)}
     return templates.TemplateResponse(request, template, {**base, **context}, status_code=status)
 
@@ -73,7 +74,7 @@ def daily(request: Request, day: Annotated[str, Query(alias="date", max_length=2
                                 voter=request.state.voter)
     categories = _views(request).categories()[:40]
     params = {"view": view, "category": category}
-    return _render(request, "daily.html", {
+    return render(request, "daily.html", {
         "daily": out, "errors": errors, "categories": categories, "nav": "daily",
         "link": lambda **kw: url_with("/daily", {**params, "date": out.date, **kw}),
     })
@@ -82,7 +83,7 @@ def daily(request: Request, day: Annotated[str, Query(alias="date", max_length=2
 @router.get("/trending")
 def trending(request: Request, window: s.View = "week", page: Page = 1) -> Response:
     out = _views(request).trending(window, page=page, voter=request.state.voter)
-    return _render(request, "trending.html", {
+    return render(request, "trending.html", {
         "trending": out, "nav": "trending",
         "link": lambda **kw: url_with("/trending", {"window": window, **kw}),
     })
@@ -107,7 +108,7 @@ def search(
     params = {"q": q, "from": date_from, "to": date_to, "category": category,
               "author": author, "sort": sort if sort != "relevance" else "",
               "mode": mode if mode != "hybrid" else ""}
-    return _render(request, "search.html", {
+    return render(request, "search.html", {
         "q": q, "form": params, "sort": sort, "mode": mode, "result": out, "errors": errors,
         "nav": "search", "categories": _views(request).categories()[:60],
         "link": lambda **kw: url_with("/search", {**params, **kw}),
@@ -119,7 +120,7 @@ def paper(request: Request, ref: str) -> Response:
     views = _views(request)
     detail = views.paper(ref, request.state.voter)
     related = views.related(ref, 8, request.state.voter)
-    return _render(request, "paper.html", {"paper": detail, "related": related, "nav": ""})
+    return render(request, "paper.html", {"paper": detail, "related": related, "nav": ""})
 
 
 @router.post("/papers/{ref:path}/vote")
@@ -127,7 +128,7 @@ def vote(request: Request, ref: str, csrf_token: Annotated[str, Form()] = "",
          direction: Annotated[str, Form()] = "up", next: Annotated[str, Form()] = "") -> Response:
     guard: Guard = request.app.state.guard
     voter = request.state.voter
-    if not guard.csrf_ok(voter, csrf_token):
+    if not guard.csrf_ok(request.state.browser, csrf_token):
         raise HTTPException(403, "this form has expired or did not come from paperfeed: "
                                  "reload the page and vote again")
     result = _views(request).vote(ref, voter, up=direction != "undo")
@@ -141,14 +142,14 @@ def vote(request: Request, ref: str, csrf_token: Annotated[str, Form()] = "",
 @router.get("/authors")
 def authors(request: Request, q: Text = "") -> Response:
     matches = _views(request).find_authors(q, limit=50) if q.strip() else []
-    return _render(request, "authors.html", {"q": q, "matches": matches, "nav": "authors"})
+    return render(request, "authors.html", {"q": q, "matches": matches, "nav": "authors"})
 
 
 @router.get("/authors/{key:path}")
 def author(request: Request, key: str, group: Annotated[int | None, Query(ge=0, le=100)] = None,
            page: Page = 1) -> Response:
     out = _views(request).author(key, group=group, page=page, voter=request.state.voter)
-    return _render(request, "author.html", {
+    return render(request, "author.html", {
         "author": out, "group": group, "nav": "authors",
         "link": lambda **kw: url_with(f"/authors/{quote(out.key, safe='')}",
                                       {"group": group, **kw}),
@@ -157,4 +158,4 @@ def author(request: Request, key: str, group: Annotated[int | None, Query(ge=0, 
 
 @router.get("/stats")
 def stats(request: Request) -> Response:
-    return _render(request, "stats.html", {"stats": _views(request).stats(), "nav": "stats"})
+    return render(request, "stats.html", {"stats": _views(request).stats(), "nav": "stats"})

@@ -191,6 +191,12 @@ class SessionOut(BaseModel):
     csrf_token: str = Field(description="Send as X-CSRF-Token with votes, with the pf_voter cookie")
 
 
+class MeOut(BaseModel):
+    id: int
+    email: str
+    name: str
+
+
 class VoteOut(BaseModel):
     paper_id: int
     votes: int

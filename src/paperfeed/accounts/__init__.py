@@ -1,0 +1,17 @@
+"""Accounts: who a user is (argon2 passwords, resets, API tokens, log-in limits).
+
+Owns the users, api_tokens, password_resets and login_failures tables through the
+store's engine; the web layer owns cookies and forms, this package only decides.
+"""
+
+from paperfeed.accounts.service import (
+    Account,
+    AccountError,
+    Accounts,
+    InvalidCredentialsError,
+    TokenInfo,
+    TooManyAttemptsError,
+)
+
+__all__ = ["Account", "AccountError", "Accounts", "InvalidCredentialsError", "TokenInfo",
+           "TooManyAttemptsError"]
