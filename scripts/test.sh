@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 export HF_HUB_OFFLINE=1
 .venv/bin/python -m pytest "$@"
 status=$?
+if [ -d test-artifacts/screenshots ]; then
+  echo "browser screenshots: $(pwd)/test-artifacts/screenshots/ ($(ls test-artifacts/screenshots | wc -l) pages)"
+fi
 if [ "$status" -eq 5 ]; then
   echo "error: pytest collected no tests" >&2
   exit 1
