@@ -7,6 +7,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from paperfeed.errors import SourceError
 from paperfeed.records import PaperRecord
@@ -160,3 +162,41 @@ def test_bib_file_is_detected_and_read(write_file: Callable[..., Path]) -> None:
     assert len(records) == 6
     assert records[0].provenance[0].file == str(path)
     assert records[0].provenance[0].line == 4
+
+
+def test_written_bibtex_reads_back() -> None:
+    from datetime import date
+
+    from paperfeed.records import parse_author
+    from paperfeed.sources.bibtex import write_bibtex
+
+    papers = [
+        PaperRecord(title="A & B: 50% better {LLMs}", abstract="",
+                    authors=(parse_author("Ada Lovelace"), parse_author("Alan Turing")),
+                    arxiv_id="2503.11731", categories=("cs.CV",), submitted=date(2025, 3, 14)),
+        PaperRecord(title="Broken {brace", abstract="", authors=(parse_author("Ada Lovelace"),),
+                    submitted=date(2025, 3, 14), doi="10.1000/xyz"),
+    ]
+    text = write_bibtex(papers)
+    assert "@article{lovelace2025better," in text and "@article{lovelace2025broken," in text
+    back = list(parse_bibtex(text))
+    assert [p.title for p in back] == ["A & B: 50% better LLMs", "Broken brace"]
+    assert back[0].arxiv_id == "2503.11731" and back[1].doi == "10.1000/xyz"
+    assert [a.name for a in back[0].authors] == ["Ada Lovelace", "Alan Turing"]
+    assert write_bibtex([]) == ""
+
+
+@settings(max_examples=60, deadline=None)
+@given(title=st.text(st.characters(blacklist_characters="\\"), max_size=200).filter(
+           lambda t: any(c.isalpha() for c in t)),
+       name=st.text(st.characters(blacklist_characters="\\"), max_size=40).filter(
+           lambda t: any(c.isalpha() for c in t)))
+def test_any_title_writes_bibtex_that_parses(title: str, name: str) -> None:
+    from paperfeed.records import parse_author
+    from paperfeed.sources.bibtex import write_bibtex
+
+    # Titles without backslashes: a backslash starts a LaTeX macro, kept as written.
+    text = write_bibtex([PaperRecord(title=title, abstract="", authors=(parse_author(name),))])
+    assert text.startswith("@article{")
+    [back] = parse_bibtex(text)  # a parse error would raise SourceError
+    assert len(back.authors) == 1

@@ -21,7 +21,9 @@ OPERATIONS = [
     ("GET", "/api/v1/daily"), ("GET", "/api/v1/trending"), ("GET", "/api/v1/search"),
     ("GET", "/api/v1/papers/{ref}/related"), ("GET", "/api/v1/papers/{ref}"),
     ("GET", "/api/v1/authors"), ("GET", "/api/v1/authors/{key}"), ("GET", "/api/v1/session"),
-    ("GET", "/api/v1/me"),
+    ("GET", "/api/v1/me"), ("PUT", "/api/v1/papers/{ref}/rating"),
+    ("POST", "/api/v1/library/{ref}"), ("DELETE", "/api/v1/library/{ref}"),
+    ("GET", "/api/v1/library"),
     ("POST", "/api/v1/papers/{ref}/vote"), ("DELETE", "/api/v1/papers/{ref}/vote"),
 ]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import date
 from typing import Any
 
@@ -252,3 +252,69 @@ def parse_bibtex(text: str, *, file: str | None = None) -> Iterator[PaperRecord]
             raise _failure(block, file)
         if isinstance(block, Entry):
             yield _record(block, file)
+
+
+_BARE_SPECIAL = re.compile(r"(?<!\\)([&%#])")
+
+
+def _bib_value(text: str) -> str:
+    """A field value for BibTeX: bare & % # escaped, braces kept only when balanced."""
+    text = " ".join("".join(c for c in text if c.isprintable() or c.isspace()).split())
+    depth = 0
+    for ch in text:
+        depth += {"{": 1, "}": -1}.get(ch, 0)
+        if depth < 0:
+            break
+    if depth != 0:
+        text = text.replace("{", "").replace("}", "")
+    return _BARE_SPECIAL.sub(r"\\\1", text)
+
+
+def _bib_name(name: str) -> str:
+    """One author as BibTeX reads it: a name with a comma or " and " goes in braces."""
+    value = _bib_value(name).replace("{", "").replace("}", "")
+    return "{" + value + "}" if "," in value or " and " in value.lower() else value
+
+
+def bibtex_key(record: PaperRecord, taken: set[str]) -> str:
+    """surnameYEARfirstword, made unique with a, b, c ... (how citation managers do it)."""
+    surname = record.authors[0].family or record.authors[0].name if record.authors else "anon"
+    year = (record.submitted or record.first_listed)
+    word = next((w for w in re.findall(r"[A-Za-z]+", record.title) if len(w) > 3), "paper")
+    base = re.sub(r"[^a-z0-9]", "", f"{surname}{year.year if year else ''}{word}".lower())
+    key, n = base or "paper", 0
+    while key in taken:
+        n += 1
+        key = f"{base}{chr(ord('a') + (n - 1) % 26)}{(n - 1) // 26 or ''}"
+    taken.add(key)
+    return key
+
+
+def write_bibtex(records: Iterable[PaperRecord]) -> str:
+    """BibTeX for the records: @article with arXiv eprint fields, DOI and URL when known."""
+    from bibtexparser.entrypoint import write_string
+    from bibtexparser.library import Library
+    from bibtexparser.model import Block, Field
+    from bibtexparser.model import Entry as BibEntry
+
+    taken: set[str] = set()
+    entries: list[Block] = []
+    for r in records:
+        fields = [Field("title", "{" + _bib_value(r.title) + "}"),
+                  Field("author", " and ".join(_bib_name(a.name) for a in r.authors))]
+        day = r.submitted or r.first_listed
+        if day:
+            fields.append(Field("year", str(day.year)))
+        if r.arxiv_id:
+            fields += [Field("eprint", r.arxiv_id), Field("archivePrefix", "arXiv")]
+            if r.categories:
+                fields.append(Field("primaryClass", r.categories[0]))
+        if r.doi:
+            fields.append(Field("doi", r.doi))
+        if r.journal_ref:
+            fields.append(Field("journal", _bib_value(r.journal_ref)))
+        url = r.abs_url or (f"https://arxiv.org/abs/{r.arxiv_id}" if r.arxiv_id else None)
+        if url:
+            fields.append(Field("url", url))
+        entries.append(BibEntry("article", bibtex_key(r, taken), fields))
+    return write_string(Library(entries)) if entries else ""

@@ -204,3 +204,29 @@ class LoginFailure(Base):
     email: Mapped[str] = mapped_column(String(320))
     address: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Rating(Base):
+    """A user's thumbs up (+1) or down (-1) on a paper; one a paper."""
+
+    __tablename__ = "ratings"
+    __table_args__ = (UniqueConstraint("user_id", "paper_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"))
+    value: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class SavedPaper(Base):
+    """A paper in a user's library, with the user's tags."""
+
+    __tablename__ = "library"
+    __table_args__ = (UniqueConstraint("user_id", "paper_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"))
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    saved_at: Mapped[datetime] = mapped_column(DateTime)

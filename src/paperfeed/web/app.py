@@ -222,10 +222,14 @@ def create_app(catalog: Catalog, *, warm_up: bool = True) -> FastAPI:
 
     from paperfeed.web.account_pages import router as account_router
     from paperfeed.web.api import router as api_router
+    from paperfeed.web.library import api as library_api
+    from paperfeed.web.library import pages as library_pages
     from paperfeed.web.pages import router as pages_router
 
     app.include_router(api_router)
+    app.include_router(library_api)
     app.include_router(account_router)
+    app.include_router(library_pages)
     app.include_router(pages_router)
     return app
 

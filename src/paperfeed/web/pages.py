@@ -14,6 +14,7 @@ from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from paperfeed.store.personal import Personal
 from paperfeed.web import schemas as s
 from paperfeed.web.app import SafeJSONResponse
 from paperfeed.web.security import CSRF_FIELD, Guard
@@ -120,7 +121,16 @@ def paper(request: Request, ref: str) -> Response:
     views = _views(request)
     detail = views.paper(ref, request.state.voter)
     related = views.related(ref, 8, request.state.voter)
-    return render(request, "paper.html", {"paper": detail, "related": related, "nav": ""})
+    mine = None
+    if request.state.user is not None:
+        personal = Personal(views.catalog.store)
+        rating, saved = personal.states(request.state.user.id, [detail.id]).get(
+            detail.id, (0, False))
+        tags = next((x.tags for x in personal.library(request.state.user.id)
+                     if x.paper_id == detail.id), ())
+        mine = {"rating": rating, "saved": saved, "tags": ", ".join(tags)}
+    return render(request, "paper.html", {"paper": detail, "related": related, "nav": "",
+                                          "mine": mine})
 
 
 @router.post("/papers/{ref:path}/vote")

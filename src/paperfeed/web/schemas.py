@@ -212,3 +212,24 @@ class ErrorOut(BaseModel):
     error: str
     message: str
     errors: list[ErrorDetail] = []
+
+
+class RatingIn(BaseModel):
+    value: Literal[-1, 0, 1] = Field(description="1 thumbs up, -1 thumbs down, 0 none")
+
+
+class MineOut(BaseModel):
+    paper_id: int
+    rating: int
+    saved: bool
+    tags: list[str]
+
+
+class LibraryIn(BaseModel):
+    tags: list[str] = Field(default=[], max_length=20)
+
+
+class LibraryItem(BaseModel):
+    paper: PaperBrief
+    tags: list[str]
+    saved_at: datetime

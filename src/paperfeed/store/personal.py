@@ -1,0 +1,104 @@
+"""Per-user state over papers: thumbs up/down and the library of saved papers with tags."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from paperfeed.store import models as m
+from paperfeed.store.store import Store, _now
+
+MAX_TAGS = 20
+
+
+@dataclass(frozen=True)
+class Saved:
+    paper_id: int
+    tags: tuple[str, ...]
+    saved_at: datetime
+
+
+def clean_tags(tags: Sequence[str]) -> tuple[str, ...]:
+    """Trimmed, lower-cased, de-duplicated, at most 20 of at most 40 characters."""
+    seen: dict[str, None] = {}
+    for tag in tags:
+        tag = " ".join(tag.split()).lower()[:40]
+        if tag:
+            seen.setdefault(tag)
+    return tuple(seen)[:MAX_TAGS]
+
+
+class Personal:
+    """Ratings and library of the users of one store."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def _session(self) -> Session:
+        return Session(self.store.engine)
+
+    def rate(self, user_id: int, paper_id: int, value: int) -> None:
+        """+1 or -1 replaces any earlier rating; 0 removes it."""
+        if value not in (-1, 0, 1):
+            raise ValueError(f"rating must be -1, 0 or 1, not {value}")
+        with self._session() as s, s.begin():
+            row = s.scalar(select(m.Rating).where(m.Rating.user_id == user_id,
+                                                  m.Rating.paper_id == paper_id))
+            if value == 0:
+                if row is not None:
+                    s.delete(row)
+            elif row is None:
+                s.add(m.Rating(user_id=user_id, paper_id=paper_id, value=value,
+                               created_at=_now()))
+            else:
+                row.value, row.created_at = value, _now()
+
+    def ratings(self, user_id: int) -> dict[int, int]:
+        with self._session() as s:
+            return {p: v for p, v in s.execute(select(m.Rating.paper_id, m.Rating.value)
+                                               .where(m.Rating.user_id == user_id))}
+
+    def save(self, user_id: int, paper_id: int, tags: Sequence[str] = ()) -> Saved:
+        """Add to the library, or replace the tags of a paper already in it."""
+        cleaned = clean_tags(tags)
+        with self._session() as s, s.begin():
+            row = s.scalar(select(m.SavedPaper).where(m.SavedPaper.user_id == user_id,
+                                                      m.SavedPaper.paper_id == paper_id))
+            if row is None:
+                row = m.SavedPaper(user_id=user_id, paper_id=paper_id, tags=list(cleaned),
+                                   saved_at=_now())
+                s.add(row)
+            else:
+                row.tags = list(cleaned)
+            return Saved(paper_id, cleaned, row.saved_at)
+
+    def unsave(self, user_id: int, paper_id: int) -> bool:
+        with self._session() as s, s.begin():
+            result = s.execute(delete(m.SavedPaper).where(m.SavedPaper.user_id == user_id,
+                                                          m.SavedPaper.paper_id == paper_id))
+        return bool(getattr(result, "rowcount", 0))
+
+    def library(self, user_id: int, *, tag: str | None = None) -> list[Saved]:
+        """Saved papers, newest first; only those with `tag` when given."""
+        with self._session() as s:
+            rows = s.scalars(select(m.SavedPaper).where(m.SavedPaper.user_id == user_id)
+                             .order_by(m.SavedPaper.saved_at.desc(), m.SavedPaper.id.desc()))
+            saved = [Saved(r.paper_id, tuple(r.tags or ()), r.saved_at) for r in rows]
+        wanted = clean_tags([tag])[0] if tag and clean_tags([tag]) else None
+        return [x for x in saved if wanted is None or wanted in x.tags]
+
+    def states(self, user_id: int, paper_ids: Sequence[int]) -> dict[int, tuple[int, bool]]:
+        """(rating, saved) for each of the papers that has either."""
+        if not paper_ids:
+            return {}
+        ids = set(paper_ids)
+        with self._session() as s:
+            rated = {p: v for p, v in s.execute(select(m.Rating.paper_id, m.Rating.value).where(
+                m.Rating.user_id == user_id, m.Rating.paper_id.in_(ids)))}
+            saved = set(s.scalars(select(m.SavedPaper.paper_id).where(
+                m.SavedPaper.user_id == user_id, m.SavedPaper.paper_id.in_(ids))))
+        return {p: (rated.get(p, 0), p in saved) for p in set(rated) | saved}

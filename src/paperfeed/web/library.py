@@ -1,0 +1,159 @@
+"""A user's ratings and library: the JSON endpoints and the /library page.
+
+Writes need an account: a session cookie with the form's CSRF token, or an API
+token (`Authorization: Bearer`), which needs none.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Header, HTTPException, Path, Query, Request
+from fastapi.responses import PlainTextResponse, RedirectResponse, Response
+
+from paperfeed.accounts import Account
+from paperfeed.sources.bibtex import write_bibtex
+from paperfeed.store.personal import Personal, clean_tags
+from paperfeed.web import schemas as s
+from paperfeed.web.app import SafeJSONResponse
+from paperfeed.web.pages import render
+from paperfeed.web.security import CSRF_HEADER, Guard
+from paperfeed.web.views import Views
+
+api = APIRouter(prefix="/api/v1", tags=["library"], default_response_class=SafeJSONResponse)
+pages = APIRouter(include_in_schema=False)
+Ref = Annotated[str, Path(min_length=1, max_length=200)]
+AUTH: dict[int | str, dict[str, Any]] = {
+    401: {"model": s.ErrorOut, "description": "Not logged in"},
+    403: {"model": s.ErrorOut, "description": "Missing or wrong CSRF token"},
+    404: {"model": s.ErrorOut, "description": "No such paper"},
+    422: {"model": s.ErrorOut, "description": "Invalid body"},
+}
+
+
+def _personal(request: Request) -> Personal:
+    return Personal(_views(request).catalog.store)
+
+
+def _views(request: Request) -> Views:
+    views: Views = request.app.state.views
+    return views
+
+
+def _user(request: Request, csrf: str | None) -> Account:
+    """The account making a write: bearer token, or session plus this browser's CSRF token."""
+    user: Account | None = request.state.user
+    if user is None:
+        raise HTTPException(401, "log in (or send an API token) to rate and save papers",
+                            headers={"WWW-Authenticate": "Bearer"})
+    guard: Guard = request.app.state.guard
+    if not request.state.via_token and not guard.csrf_ok(request.state.browser, csrf):
+        raise HTTPException(403, "missing or wrong CSRF token (X-CSRF-Token header or form)")
+    return user
+
+
+def _mine(request: Request, user: Account, paper_id: int) -> s.MineOut:
+    personal = _personal(request)
+    rating, saved = personal.states(user.id, [paper_id]).get(paper_id, (0, False))
+    tags = next((x.tags for x in personal.library(user.id) if x.paper_id == paper_id), ())
+    return s.MineOut(paper_id=paper_id, rating=rating, saved=saved, tags=list(tags))
+
+
+CsrfHeader = Annotated[str | None, Header(alias=CSRF_HEADER)]
+
+
+@api.put("/papers/{ref:path}/rating", response_model=s.MineOut, responses=AUTH)
+def rate(request: Request, ref: Ref, body: s.RatingIn, token: CsrfHeader = None) -> s.MineOut:
+    """Thumbs up (1) or down (-1) on a paper, or 0 to clear; the feed learns from it."""
+    user = _user(request, token)
+    paper = _views(request).find(ref)
+    _personal(request).rate(user.id, paper.id, body.value)
+    return _mine(request, user, paper.id)
+
+
+@api.post("/library/{ref:path}", response_model=s.MineOut, responses=AUTH)
+def save(request: Request, ref: Ref, body: s.LibraryIn, token: CsrfHeader = None) -> s.MineOut:
+    """Save a paper to the library with tags (replaces the tags if already saved)."""
+    user = _user(request, token)
+    paper = _views(request).find(ref)
+    _personal(request).save(user.id, paper.id, body.tags)
+    return _mine(request, user, paper.id)
+
+
+@api.delete("/library/{ref:path}", response_model=s.MineOut, responses=AUTH)
+def unsave(request: Request, ref: Ref, token: CsrfHeader = None) -> s.MineOut:
+    user = _user(request, token)
+    paper = _views(request).find(ref)
+    _personal(request).unsave(user.id, paper.id)
+    return _mine(request, user, paper.id)
+
+
+def _library(request: Request, user: Account, tag: str | None) -> list[s.LibraryItem]:
+    saved = _personal(request).library(user.id, tag=tag)
+    briefs = {b.id: b for b in _views(request).papers([x.paper_id for x in saved],
+                                                      request.state.voter)}
+    return [s.LibraryItem(paper=briefs[x.paper_id], tags=list(x.tags), saved_at=x.saved_at)
+            for x in saved if x.paper_id in briefs]
+
+
+def _reader(request: Request) -> Account:
+    user: Account | None = request.state.user
+    if user is None:
+        raise HTTPException(401, "log in (or send an API token) to see your library",
+                            headers={"WWW-Authenticate": "Bearer"})
+    return user
+
+
+@api.get("/library", response_model=list[s.LibraryItem], responses=AUTH)
+def library(request: Request,
+            tag: Annotated[str | None, Query(max_length=40)] = None) -> list[s.LibraryItem]:
+    """Your saved papers, newest first, optionally only those with a tag."""
+    return _library(request, _reader(request), tag)
+
+
+@pages.get("/library.bib")
+def library_bibtex(request: Request, tag: Annotated[str | None, Query(max_length=40)] = None
+                   ) -> Response:
+    """The library (or one tag of it) as a BibTeX file."""
+    user = _reader(request)
+    saved = _personal(request).library(user.id, tag=tag)
+    papers = _views(request).catalog.store.get_many([x.paper_id for x in saved])
+    name = f"paperfeed-{clean_tags([tag])[0] if tag and clean_tags([tag]) else 'library'}"
+    return PlainTextResponse(write_bibtex([p.record for p in papers]),
+                             media_type="application/x-bibtex", headers={
+                                 "Content-Disposition": f'attachment; filename="{name}.bib"'})
+
+
+@pages.get("/library")
+def library_page(request: Request, tag: Annotated[str, Query(max_length=40)] = "") -> Response:
+    if request.state.user is None:
+        return RedirectResponse("/login?next=/library", status_code=303)
+    items = _library(request, request.state.user, tag or None)
+    all_tags = sorted({t for x in _personal(request).library(request.state.user.id)
+                       for t in x.tags})
+    return render(request, "library.html", {"items": items, "tag": tag, "tags": all_tags,
+                                            "nav": "library"})
+
+
+@pages.post("/papers/{ref:path}/mine")
+def mine_form(request: Request, ref: str, csrf_token: Annotated[str, Form()] = "",
+              do: Annotated[str, Form()] = "", tags: Annotated[str, Form(max_length=800)] = "",
+              next: Annotated[str, Form()] = "") -> Response:
+    """The paper page's rate / save / unsave buttons, without JavaScript."""
+    user = _user(request, csrf_token)
+    paper = _views(request).find(ref)
+    personal = _personal(request)
+    if do in ("up", "down", "clear"):
+        personal.rate(user.id, paper.id, {"up": 1, "down": -1, "clear": 0}[do])
+    elif do == "save":
+        personal.save(user.id, paper.id, tags.split(","))
+    elif do == "unsave":
+        personal.unsave(user.id, paper.id)
+    else:
+        raise HTTPException(422, "unknown action: use up, down, clear, save or unsave")
+    target = next if next.startswith("/") and not next.startswith("//") else paper_url(ref)
+    return RedirectResponse(target, status_code=303)
+
+
+def paper_url(ref: str) -> str:
+    return f"/papers/{ref}"
