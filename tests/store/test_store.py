@@ -39,7 +39,7 @@ def test_store_is_a_sqlite_file_in_wal_mode(store: Store, data_dir: Path) -> Non
     assert db.is_file()
     con = sqlite3.connect(db)
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert con.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0004"
+    assert con.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0005"
 
 
 def test_same_arxiv_id_any_version_is_one_paper_and_newest_version_wins(store: Store) -> None:

@@ -230,3 +230,40 @@ class SavedPaper(Base):
     paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"))
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     saved_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ProfilePaper(Base):
+    """A paper the user says is theirs (onboarding): the seed of their feed."""
+
+    __tablename__ = "profile_papers"
+    __table_args__ = (UniqueConstraint("user_id", "paper_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"))
+    added_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Follow(Base):
+    """A category, keyword or author a user follows."""
+
+    __tablename__ = "follows"
+    __table_args__ = (UniqueConstraint("user_id", "kind", "value"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # category | keyword | author
+    value: Mapped[str] = mapped_column(String(200))
+
+
+class SeenPaper(Base):
+    """A paper shown to a user in a digest (or feed): never picked for them again."""
+
+    __tablename__ = "seen_papers"
+    __table_args__ = (UniqueConstraint("user_id", "paper_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(16))  # digest | feed
+    seen_at: Mapped[datetime] = mapped_column(DateTime)
