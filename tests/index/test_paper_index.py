@@ -354,3 +354,10 @@ def test_empty_index_answers_nothing(tmp_path: Path) -> None:
     assert idx.related(1) == []
     assert idx.keys() == set()
     assert idx.manifest()["counts"]["papers"] == 0
+
+
+def test_embeddings_read_many_in_the_order_asked(index: PaperIndex) -> None:
+    keys_found, matrix = index.embeddings([3, 100, 1])
+    assert keys_found == [3, 1] and matrix.shape[0] == 2
+    assert (matrix[0] == index.embedding(3)).all() and (matrix[1] == index.embedding(1)).all()
+    assert index.embeddings([])[0] == []

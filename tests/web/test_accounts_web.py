@@ -42,7 +42,7 @@ def _new_browser(live_server: str) -> httpx.Client:
 
 def test_sign_up_logs_in_with_a_safe_session_cookie(browser: httpx.Client) -> None:
     response = _signup(browser, "ada@example.org")
-    assert response.status_code == 303 and response.headers["location"] == "/account"
+    assert response.status_code == 303 and response.headers["location"] == "/onboarding"
     cookie = next(c for c in response.headers.get_list("set-cookie") if "pf_session=" in c)
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
     assert browser.get("/api/v1/me").json()["email"] == "ada@example.org"

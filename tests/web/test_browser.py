@@ -256,3 +256,35 @@ def test_readable_on_a_phone(browser: Any, live_server: str) -> None:
         assert wide == [], (path, wide)
         page.screenshot(path=str(SHOTS / f"{name}.png"))
     context.close()
+
+
+def test_sign_up_onboard_rate_and_see_the_feed_change(web: Watched) -> None:
+    from tests.conftest import shared_path
+
+    listing = next(shared_path("seeds").glob("000_*.txt")).read_text()
+    page = web.page
+    web.goto("/signup")
+    page.get_by_label("Email").fill("browser-user@example.org")
+    page.get_by_label("Name (shown on your account page)").fill("Helen")
+    page.get_by_label("Password (at least 10 characters)").fill("a long enough password")
+    page.get_by_role("button", name="Create account").click()
+    page.wait_for_url(re.compile(r"/onboarding"))
+    assert unlabelled_controls(page) == []
+    page.get_by_label("Paste your publication list").fill(listing)
+    page.get_by_role("button", name="Import and add").click()
+    page.wait_for_load_state()
+    assert "added to your profile" in page.locator(".notice").inner_text()
+    assert page.locator(".own li").count() == 10
+    web.shot("onboarding")
+    page.get_by_role("link", name="See your feed →").click()
+    page.wait_for_url(re.compile(r"/feed"))
+    reasons = page.locator(".reason").all_inner_texts()
+    assert len(reasons) == 20 and all("close to your paper" in r for r in reasons)
+    first = page.locator(".pick article.paper").first.get_attribute("data-paper-id")
+    web.shot("feed-before")
+    page.locator(".pick").first.get_by_role("button", name=re.compile("Less like this")).click()
+    page.wait_for_url(re.compile(r"/feed"))
+    after = page.locator(".pick article.paper").first.get_attribute("data-paper-id")
+    assert after != first
+    assert page.locator(f".pick article.paper[data-paper-id='{first}']").count() == 0
+    web.shot("feed-after")

@@ -64,6 +64,15 @@ console = Console()
 err_console = Console(stderr=True)
 
 
+def _add_subcommands() -> None:
+    from paperfeed.cli.digest import digest_app
+
+    app.add_typer(digest_app, name="digest")
+
+
+_add_subcommands()
+
+
 class _State:
     data_dir: Path | None = None
     debug: bool = False

@@ -318,6 +318,10 @@ class PaperIndex:
         """The stored (float16-rounded) embedding of a paper, or None if it is not indexed."""
         return self._vectors.vector(key)
 
+    def embeddings(self, keys: Sequence[int]) -> tuple[list[int], npt.NDArray[np.float32]]:
+        """(keys found, their stored embeddings as rows): many papers in one read."""
+        return self._vectors.vectors(keys)
+
     # --- candidates --------------------------------------------------------------
 
     def _stale(self) -> int:

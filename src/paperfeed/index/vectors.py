@@ -142,6 +142,15 @@ class VectorStore:
             return None
         return np.asarray(matrix[row], dtype=np.float32)
 
+    def vectors(self, keys: Sequence[int]) -> tuple[list[int], FloatMatrix]:
+        """The stored vectors of the keys that have one (in the order asked), in one read."""
+        matrix = self.matrix()
+        found = [k for k in keys if k in self.key_to_row] if matrix is not None else []
+        if matrix is None or not found:
+            return [], np.zeros((0, self.dimension), dtype=np.float32)
+        rows = np.fromiter((self.key_to_row[k] for k in found), dtype=np.int64, count=len(found))
+        return found, np.asarray(matrix[rows], dtype=np.float32)
+
     # --- writing ---------------------------------------------------------------
 
     def append(self, keys: Sequence[int], gen: int, vectors: FloatMatrix) -> list[int]:

@@ -13,6 +13,7 @@ from paperfeed.store import models as m
 from paperfeed.store.store import Store, _now
 
 MAX_TAGS = 20
+FOLLOW_KINDS = ("category", "author", "keyword")
 
 
 @dataclass(frozen=True)
@@ -102,3 +103,50 @@ class Personal:
             saved = set(s.scalars(select(m.SavedPaper.paper_id).where(
                 m.SavedPaper.user_id == user_id, m.SavedPaper.paper_id.in_(ids))))
         return {p: (rated.get(p, 0), p in saved) for p in set(rated) | saved}
+
+    # --- onboarding: own papers and follows -----------------------------------------------
+
+    def add_own(self, user_id: int, paper_ids: Sequence[int]) -> int:
+        """Mark papers as the user's own; returns how many were new."""
+        with self._session() as s, s.begin():
+            have = set(s.scalars(select(m.ProfilePaper.paper_id).where(
+                m.ProfilePaper.user_id == user_id)))
+            new = [p for p in dict.fromkeys(paper_ids) if p not in have]
+            s.add_all(m.ProfilePaper(user_id=user_id, paper_id=p, added_at=_now()) for p in new)
+        return len(new)
+
+    def remove_own(self, user_id: int, paper_id: int) -> bool:
+        with self._session() as s, s.begin():
+            result = s.execute(delete(m.ProfilePaper).where(
+                m.ProfilePaper.user_id == user_id, m.ProfilePaper.paper_id == paper_id))
+        return bool(getattr(result, "rowcount", 0))
+
+    def own(self, user_id: int) -> list[int]:
+        with self._session() as s:
+            return list(s.scalars(select(m.ProfilePaper.paper_id).where(
+                m.ProfilePaper.user_id == user_id).order_by(m.ProfilePaper.id)))
+
+    def follow(self, user_id: int, kind: str, value: str) -> None:
+        if kind not in FOLLOW_KINDS:
+            raise ValueError(f"follow: kind must be one of {', '.join(FOLLOW_KINDS)}")
+        value = " ".join(value.split())[:200]
+        if not value:
+            raise ValueError("follow: empty value")
+        with self._session() as s, s.begin():
+            exists = s.scalar(select(m.Follow.id).where(
+                m.Follow.user_id == user_id, m.Follow.kind == kind, m.Follow.value == value))
+            if exists is None:
+                s.add(m.Follow(user_id=user_id, kind=kind, value=value))
+
+    def unfollow(self, user_id: int, follow_id: int) -> bool:
+        with self._session() as s, s.begin():
+            result = s.execute(delete(m.Follow).where(m.Follow.user_id == user_id,
+                                                      m.Follow.id == follow_id))
+        return bool(getattr(result, "rowcount", 0))
+
+    def follows(self, user_id: int) -> list[tuple[int, str, str]]:
+        """(id, kind, value) of everything the user follows."""
+        with self._session() as s:
+            return [(i, k, v) for i, k, v in s.execute(
+                select(m.Follow.id, m.Follow.kind, m.Follow.value)
+                .where(m.Follow.user_id == user_id).order_by(m.Follow.kind, m.Follow.value))]

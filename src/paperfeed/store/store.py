@@ -170,9 +170,11 @@ class Store:
         try:
             if not path.exists():
                 import secrets
+                import tempfile
 
-                tmp = path.with_suffix(f".{os.getpid()}.tmp")
-                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                # mkstemp: a unique name per call (threads too), created owner-only.
+                fd, name = tempfile.mkstemp(dir=self.data_dir, prefix=".secret_key.")
+                tmp = Path(name)
                 with os.fdopen(fd, "w") as out:
                     out.write(secrets.token_hex(32))
                 # link() fails if another process made one meanwhile: theirs wins, both agree.
@@ -448,6 +450,23 @@ class Store:
                 paper_id = session.scalar(select(m.SourceId.paper_id).where(
                     m.SourceId.scheme == scheme, m.SourceId.value == value).limit(1))
         return self.get(paper_id) if paper_id is not None else None
+
+    def lookup(self, records: Sequence[PaperRecord]) -> list[int | None]:
+        """The stored id of each record (by arXiv id, DOI, then title key), None if absent."""
+        out: list[int | None] = []
+        with Session(self.engine) as session:
+            for record in records:
+                found = None
+                if record.arxiv_id:
+                    found = session.scalar(select(m.Paper.id).where(
+                        m.Paper.arxiv_id == record.arxiv_id))
+                if found is None and record.doi:
+                    found = session.scalar(select(m.Paper.id).where(m.Paper.doi == record.doi))
+                if found is None:
+                    found = session.scalar(select(m.Paper.id).where(
+                        m.Paper.title_key == record_title_key(record)).limit(1))
+                out.append(found)
+        return out
 
     def iter_summaries(
         self, *, since_revision: int = 0, batch_size: int = 2000

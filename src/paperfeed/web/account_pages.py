@@ -78,7 +78,7 @@ def signup(request: Request, email: Field = "", name: Field = "", password: Fiel
         account = _accounts(request).sign_up(email, password, name)
     except AccountError as exc:
         return _form(request, "signup.html", 422, email=email, name=name, error=str(exc))
-    return _logged_in(request, account, "/account")
+    return _logged_in(request, account, "/onboarding")
 
 
 @router.get("/login")

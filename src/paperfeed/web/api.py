@@ -27,7 +27,9 @@ router = APIRouter(prefix="/api/v1", tags=["api"], default_response_class=SafeJS
 
 Page = Annotated[int, Query(ge=1, le=10_000, description="1-based page number")]
 Category = Annotated[str | None, Query(max_length=64, description="e.g. cs.CV")]
-Ref = Annotated[str, Path(min_length=1, max_length=200,
+# No min_length: Starlette's path converter stops at a newline, so "/papers/%0A" arrives
+# as "" and must be the 404 of an unknown paper, not a 422 for a valid-looking id.
+Ref = Annotated[str, Path(max_length=200,
                           description="arXiv id (any version), store id or DOI")]
 
 
@@ -143,7 +145,7 @@ def find_authors(request: Request,
 @router.get("/authors/{key:path}", response_model=s.AuthorOut, responses=READ)
 def author(
     request: Request,
-    key: Annotated[str, Path(min_length=1, max_length=200)],
+    key: Annotated[str, Path(max_length=200)],
     group: Annotated[int | None, Query(ge=0, le=100)] = None,
     page: Page = 1,
     per_page: Annotated[int, Query(ge=1, le=100)] = 50,

@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from paperfeed import __version__
 from paperfeed.accounts import Accounts
 from paperfeed.catalog import Catalog, PaperNotFoundError
+from paperfeed.rank.feed import Feed
 from paperfeed.web.security import (
     COOKIE_MAX_AGE,
     SECURITY_HEADERS,
@@ -96,8 +97,9 @@ class IdentityAndHeaders:
         conn = HTTPConnection(scope)
         browser = self.guard.voter(conn.cookies.get(VOTER_COOKIE))
         new_browser = None
+        # No cookie on API, static or feed responses: shared caches may then keep them.
         if browser is None and scope["method"] == "GET" and not path.startswith(
-                ("/api/", "/static/")):
+                ("/api/", "/static/", "/feeds/")):
             browser = new_browser = self.guard.new_voter()
         user, via_token = None, False
         auth = conn.headers.get("authorization", "")
@@ -179,6 +181,8 @@ def create_app(catalog: Catalog, *, warm_up: bool = True) -> FastAPI:
     app.state.guard = guard
     app.state.accounts = accounts
     app.state.outbox = catalog.store.subdir("outbox")
+    app.state.feed = Feed(catalog)
+    app.state.picks = app.state.feed.picks  # the PickSource for digests and Atom feeds
     app.state.templates = templates
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
@@ -222,6 +226,9 @@ def create_app(catalog: Catalog, *, warm_up: bool = True) -> FastAPI:
 
     from paperfeed.web.account_pages import router as account_router
     from paperfeed.web.api import router as api_router
+    from paperfeed.web.digest_pages import router as digest_router
+    from paperfeed.web.feed_pages import router as feed_router
+    from paperfeed.web.feeds import router as feeds_router
     from paperfeed.web.library import api as library_api
     from paperfeed.web.library import pages as library_pages
     from paperfeed.web.pages import router as pages_router
@@ -230,6 +237,9 @@ def create_app(catalog: Catalog, *, warm_up: bool = True) -> FastAPI:
     app.include_router(library_api)
     app.include_router(account_router)
     app.include_router(library_pages)
+    app.include_router(feed_router)
+    app.include_router(feeds_router)
+    app.include_router(digest_router)
     app.include_router(pages_router)
     return app
 

@@ -22,7 +22,7 @@ from paperfeed.web.views import Views
 
 api = APIRouter(prefix="/api/v1", tags=["library"], default_response_class=SafeJSONResponse)
 pages = APIRouter(include_in_schema=False)
-Ref = Annotated[str, Path(min_length=1, max_length=200)]
+Ref = Annotated[str, Path(max_length=200)]
 AUTH: dict[int | str, dict[str, Any]] = {
     401: {"model": s.ErrorOut, "description": "Not logged in"},
     403: {"model": s.ErrorOut, "description": "Missing or wrong CSRF token"},

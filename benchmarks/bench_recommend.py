@@ -1,0 +1,661 @@
+"""Recommendation quality of paperfeed's personal ranker (paperfeed.rank.profile).
+
+Owns the measurements behind the ranker's model choice and its comparison
+with simple baselines; prints markdown tables. Two tasks:
+
+a. Reviewer gold standard (Stelmakh, Wieting, Xi, Neubig, Shah: "A Gold
+   Standard Dataset for the Reviewer Assignment Problem", arXiv:2303.16750,
+   TMLR 2025; data github.com/niharshah/goldstandard-reviewer-paper-match).
+   Researchers rated 1-5 their expertise to review papers they had read. As in
+   the paper's main evaluation, each researcher's profile is their 20 most
+   recent papers with a title, abstract and year (ties in year broken at
+   random), drawn 10 times and the results averaged; the profile scores the
+   papers they rated. Metric, exactly as the authors' scripts/scoring.py:
+
+       loss = Σ_r Σ_{pairs p<q rated by r} |e_p - e_q| · 1[ŝ_p, ŝ_q ordered against e_p, e_q]
+              / Σ_r Σ_{pairs} |e_p - e_q|
+
+   where e is the reported expertise and ŝ the predicted score; a tie in ŝ
+   costs half (|e_p - e_q| / 2); pairs with e_p = e_q cost nothing. Lower is
+   better; 0.5 is chance. Pooled over all researchers (a ratio of sums), then
+   averaged over the profile draws. Also: Kendall's tau-b between scores and
+   expertise per researcher (scipy), averaged over researchers and draws.
+   The paper's figures (title+abstract, all 58 researchers) are printed as
+   "reported"; this split has only some of the researchers, so they are a
+   guide, not a like-for-like comparison.
+
+b. Leave-group-out on seed publication lists (one research group per file).
+   For each group and split (seeded), `--profile-papers` of its papers form the
+   profile and the rest are mixed into the whole corpus of the data directory
+   (74,728 arXiv papers by default; stored vectors, no re-embedding). Metrics
+   over all corpus + held-out candidates: Recall@50 (share of held-out papers
+   in the top 50) and MRR (1 / rank of the first held-out paper), averaged
+   over splits. The seed papers are not in the corpus otherwise (checked and
+   printed). A group's papers span several topics, so absolute numbers are low.
+
+Baselines, run in the same process on the same profiles: BM25 (bm25s, the
+candidate as query against each profile paper, best match), tf-idf cosine
+(scikit-learn, best match; skipped without it), mean-embedding cosine and
+max-embedding cosine. The model-choice tables list every candidate model.
+
+Tuning: the model and its constants were chosen on the 29 researchers of the
+dev evaluations file and the two dev seed groups (light tuning: about 30
+configurations); held-out runs should use this script unchanged.
+
+    python benchmarks/bench_recommend.py \\
+        --evaluations ../shared/data/reviewer-goldstandard/evaluations.tsv \\
+        --participants ../shared/data/reviewer-goldstandard/participants.jsonl \\
+        --papers ../shared/data/reviewer-goldstandard/papers.jsonl \\
+        --seeds ../shared/data/seeds/000_*.txt ../shared/data/seeds/003_*.txt
+
+Embeddings of the gold-standard and seed papers are cached in
+benchmarks/.cache/embeddings.sqlite; the corpus vectors come from the index.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import itertools
+import json
+import os
+import random
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import beir  # benchmarks/beir.py: the shared embedding cache
+from paperfeed.catalog import Catalog
+from paperfeed.embed import paper_text
+from paperfeed.rank.profile import (
+    DEFAULT_PARAMS,
+    Background,
+    Profile,
+    RankerParams,
+    RatedPaper,
+)
+from paperfeed.sources import read_records
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+Vectors = npt.NDArray[np.float32]
+Scores = npt.NDArray[np.float64]
+
+# Stelmakh et al., title+abstract regime, all 58 researchers, profiles of 20 papers.
+# Table 3 of arXiv:2303.16750v1 (TPMS ... ACL); the SPECTER2 / SciNCL rows were run by
+# the OpenReview team with the authors' data and scripts (openreview-expertise README,
+# "Performance", which reproduces the table). Loss, lower is better.
+REPORTED = [
+    ("TPMS (tf-idf)", 0.28, "paper, Table 3"),
+    ("OpenReview ELMo", 0.34, "paper, Table 3"),
+    ("SPECTER", 0.27, "paper, Table 3"),
+    ("SPECTER+MFR", 0.24, "paper, Table 3 (best in v1)"),
+    ("ACL reviewer matching", 0.30, "paper, Table 3"),
+    ("SPECTER2", 0.22, "OpenReview, same scripts"),
+    ("SciNCL", 0.22, "OpenReview, same scripts"),
+    ("SPECTER2+SciNCL", 0.21, "OpenReview, same scripts (best reported)"),
+]
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# --- scorers: (profile vectors, profile doc indices, candidate vectors, candidate doc
+# --- indices, background) -> scores ---------------------------------------------------
+
+
+@dataclass
+class Task:
+    """What a scorer may use: vectors, the lexical models' doc rows, the background."""
+
+    profile: Vectors
+    profile_docs: list[int]
+    candidates: Vectors
+    candidate_docs: list[int] | None  # None: candidates are the whole lexical index
+    background: Background
+
+
+Scorer = Callable[[Task], Scores]
+
+
+def profile_scorer(params: RankerParams) -> Scorer:
+    def score(task: Task) -> Scores:
+        rated = [RatedPaper(i, "", v) for i, v in enumerate(task.profile)]
+        return Profile.fit(rated, task.background, params).score(task.candidates)
+    return score
+
+
+def mean_cosine(task: Task) -> Scores:
+    centroid = task.profile.mean(axis=0)
+    return np.asarray(task.candidates @ (centroid / np.linalg.norm(centroid)), dtype=np.float64)
+
+
+def max_cosine(task: Task) -> Scores:
+    return np.asarray((task.candidates @ task.profile.T).max(axis=1), dtype=np.float64)
+
+
+class Lexical:
+    """BM25 (bm25s) and tf-idf (scikit-learn, if installed) over one list of texts."""
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        import bm25s
+        import Stemmer
+
+        self._bm25s = bm25s
+        self._stemmer = Stemmer.Stemmer("english")
+        tokens = bm25s.tokenize(list(texts), stopwords="en", stemmer=self._stemmer,
+                                show_progress=False)
+        self.bm25 = bm25s.BM25()
+        self.bm25.index(tokens, show_progress=False)
+        self.query_tokens = bm25s.tokenize(list(texts), stopwords="en", stemmer=self._stemmer,
+                                           return_ids=False, show_progress=False)
+        self.tfidf: Any = None
+        try:
+            from sklearn.feature_extraction.text import TfidfVectorizer
+        except ImportError:
+            log("scikit-learn not installed: the tf-idf baseline is skipped")
+        else:
+            self.tfidf = TfidfVectorizer(sublinear_tf=True, stop_words="english").fit_transform(
+                texts)
+
+    def bm25_scorer(self, task: Task) -> Scores:
+        """Best BM25 match: each profile paper's text as a query, max over them.
+
+        In task a the candidates are few and the profile long, so the candidate
+        is the query and the profile papers the documents (same max, other side).
+        """
+        if task.candidate_docs is None:  # rank the whole index
+            best = None
+            for doc in task.profile_docs:
+                scores = self.bm25.get_scores(self.query_tokens[doc])
+                best = scores if best is None else np.maximum(best, scores)
+            assert best is not None
+            return np.asarray(best, dtype=np.float64)
+        out = []
+        for doc in task.candidate_docs:
+            scores = self.bm25.get_scores(self.query_tokens[doc])
+            out.append(float(np.max(scores[task.profile_docs])))
+        return np.asarray(out, dtype=np.float64)
+
+    def tfidf_scorer(self, task: Task) -> Scores:
+        """Best tf-idf cosine between the candidate and a profile paper."""
+        profile = self.tfidf[task.profile_docs]
+        candidates = self.tfidf if task.candidate_docs is None else self.tfidf[task.candidate_docs]
+        return np.asarray((candidates @ profile.T).max(axis=1).toarray().ravel(), dtype=np.float64)
+
+
+def linear_svc(task: Task) -> Scores:
+    """arxiv-sanity-lite's per-user SVM on embeddings: LinearSVC, balanced classes."""
+    from sklearn.svm import LinearSVC
+
+    x = np.vstack([task.profile, task.background.vectors])
+    y = np.r_[np.ones(len(task.profile)), np.zeros(len(task.background))]
+    svm = LinearSVC(class_weight="balanced", C=0.1, max_iter=10_000, tol=1e-6).fit(x, y)
+    return np.asarray(svm.decision_function(task.candidates), dtype=np.float64)
+
+
+def with_lexical(scorer: Scorer, lexical: Scorer, share: float = 0.35) -> Scorer:
+    """The ranker plus tf-idf, each standardised over the candidates (not shipped)."""
+    def score(task: Task) -> Scores:
+        a, b = scorer(task), lexical(task)
+        za = (a - a.mean()) / (a.std() or 1.0)
+        zb = (b - b.mean()) / (b.std() or 1.0)
+        return np.asarray((1 - share) * za + share * zb, dtype=np.float64)
+    return score
+
+
+# --- task a: the reviewer gold standard -------------------------------------------------
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    with path.open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def pair_loss(scores: dict[str, float], expertise: dict[str, float]) -> tuple[float, float]:
+    """(loss, maximum loss) of one researcher, as in the authors' compute_main_metric."""
+    loss = worst = 0.0
+    for p, q in itertools.combinations(list(expertise), 2):
+        predicted = scores[p] - scores[q]
+        true = expertise[p] - expertise[q]
+        worst += abs(true)
+        if predicted * true == 0:
+            loss += abs(true) / 2
+        elif predicted * true < 0:
+            loss += abs(true)
+    return loss, worst
+
+
+def kendall(scores: dict[str, float], expertise: dict[str, float]) -> float:
+    from scipy.stats import kendalltau
+
+    papers = list(expertise)
+    result = kendalltau([scores[p] for p in papers], [expertise[p] for p in papers])
+    return float(result.statistic)
+
+
+@dataclass
+class GoldResult:
+    loss: float
+    loss_ci: tuple[float, float]
+    tau: float
+    per_researcher: dict[str, tuple[float, float]]
+    # Loss of each bootstrap resample of researchers (the same resamples for every method).
+    resampled: npt.NDArray[np.float64]
+
+    def difference_ci(self, other: GoldResult) -> tuple[float, float]:
+        """95% paired-bootstrap interval of this loss minus the other's."""
+        diff = self.resampled - other.resampled
+        return float(np.percentile(diff, 2.5)), float(np.percentile(diff, 97.5))
+
+
+def run_gold(
+    args: argparse.Namespace, corpus: Vectors, embedder: beir.CachedEmbedder,
+    with_candidates: bool,
+) -> tuple[dict[str, GoldResult], int, int]:
+    # Each record was one file named by its Semantic Scholar id (kept as "_file_id").
+    papers = {str(p.get("_file_id") or p.get("ssId")): p for p in read_jsonl(args.papers)}
+    participants = {str(p["authorId"]): p for p in read_jsonl(args.participants)}
+    with args.evaluations.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+
+    def has_text(pid: str) -> bool:
+        paper = papers.get(pid) or {}
+        return bool(paper.get("title") and paper.get("abstract"))
+
+    refs: dict[str, dict[str, float]] = {}
+    dropped = 0
+    for row in rows:
+        researcher = str(row["ParticipantID"])
+        rated = {}
+        for i in range(1, 11):
+            pid, value = row.get(f"Paper{i}") or "", row.get(f"Expertise{i}") or ""
+            if pid and value:
+                if has_text(pid):
+                    rated[pid] = float(value)
+                else:
+                    dropped += 1
+        if researcher in participants and len(rated) >= 2:
+            refs[researcher] = rated
+    own: dict[str, list[str]] = {}
+    for researcher in refs:
+        ids = {p["paperId"] for p in participants[researcher]["papers"]}
+        own[researcher] = sorted(p for p in ids if has_text(p) and papers[p].get("year"))
+    refs = {r: e for r, e in refs.items() if own[r]}
+
+    needed = sorted({p for r in refs for p in own[r]} | {p for e in refs.values() for p in e})
+    log(f"gold standard: {len(refs)} researchers, {sum(map(len, refs.values()))} ratings, "
+        f"embedding {len(needed)} papers (cached after the first run)")
+    vectors = embedder.encode([paper_text(papers[p]["title"], papers[p]["abstract"])
+                               for p in needed])
+    row_of = {p: i for i, p in enumerate(needed)}
+    lexical = Lexical([paper_text(papers[p]["title"], papers[p]["abstract"]) for p in needed])
+
+    methods: dict[str, Scorer] = {
+        "paperfeed": profile_scorer(DEFAULT_PARAMS),
+        "BM25 (best profile match)": lexical.bm25_scorer,
+        "mean-embedding cosine": mean_cosine,
+        "max-embedding cosine": max_cosine,
+    }
+    if lexical.tfidf is not None:
+        methods["tf-idf cosine (best profile match)"] = lexical.tfidf_scorer
+    if with_candidates:
+        methods |= candidate_scorers()
+        if lexical.tfidf is not None:
+            methods["blend + tf-idf (lexical, not shipped)"] = with_lexical(
+                profile_scorer(DEFAULT_PARAMS), lexical.tfidf_scorer)
+
+    per_draw: dict[str, list[dict[str, tuple[float, float]]]] = {m: [] for m in methods}
+    taus: dict[str, list[float]] = {m: [] for m in methods}
+    for draw in range(args.draws):
+        rng = random.Random(args.seed + draw)
+        sample = np.random.default_rng(args.seed + draw).choice(
+            len(corpus), min(args.background, len(corpus)), replace=False)
+        background = Background(corpus[np.sort(sample)])
+        results: dict[str, dict[str, tuple[float, float]]] = {m: {} for m in methods}
+        for researcher, expertise in refs.items():
+            # The authors' profile: most recent first, ties in year broken at random.
+            ranked = sorted(own[researcher],
+                            key=lambda p: papers[p]["year"] + rng.uniform(0, 0.001), reverse=True)
+            chosen = ranked[: args.profile_size]
+            rated = list(expertise)
+            task = Task(
+                profile=vectors[[row_of[p] for p in chosen]],
+                profile_docs=[row_of[p] for p in chosen],
+                candidates=vectors[[row_of[p] for p in rated]],
+                candidate_docs=[row_of[p] for p in rated],
+                background=background,
+            )
+            for name, scorer in methods.items():
+                scores = dict(zip(rated, scorer(task).tolist(), strict=True))
+                results[name][researcher] = pair_loss(scores, expertise)
+                tau = kendall(scores, expertise)
+                if not np.isnan(tau):
+                    taus[name].append(tau)
+        for name in methods:
+            per_draw[name].append(results[name])
+        log(f"  draw {draw + 1}/{args.draws} done")
+
+    out: dict[str, GoldResult] = {}
+    boot = np.random.default_rng(args.seed)
+    researchers = list(refs)
+    resamples = [boot.choice(len(researchers), len(researchers)) for _ in range(args.bootstrap)]
+    for name in methods:
+        draws = per_draw[name]
+        loss = statistics.fmean(
+            sum(d[r][0] for r in d) / sum(d[r][1] for r in d) for d in draws)
+        # Per researcher, loss and maximum averaged over draws; bootstrap over researchers.
+        mean_pairs = {r: (statistics.fmean(d[r][0] for d in draws),
+                          statistics.fmean(d[r][1] for d in draws)) for r in researchers}
+        lo_hi = np.array([mean_pairs[r] for r in researchers])
+        stats = np.array([lo_hi[idx, 0].sum() / lo_hi[idx, 1].sum() for idx in resamples])
+        ci = (float(np.percentile(stats, 2.5)), float(np.percentile(stats, 97.5)))
+        out[name] = GoldResult(loss, ci, statistics.fmean(taus[name]), mean_pairs, stats)
+    return out, len(refs), dropped
+
+
+def candidate_scorers() -> dict[str, Scorer]:
+    """The models the ranker was chosen from (paperfeed's own classes, other params)."""
+    scorers: dict[str, Scorer] = {
+        "cand: kNN max cosine": profile_scorer(RankerParams(method="max")),
+        "cand: kNN mean (centroid) cosine": profile_scorer(RankerParams(method="mean")),
+        "cand: kNN smooth max (T=0.05)": profile_scorer(RankerParams(method="softmax")),
+        "cand: linear (ridge, balanced)": profile_scorer(RankerParams(method="linear")),
+        "cand: blend smooth max + ridge = paperfeed": profile_scorer(DEFAULT_PARAMS),
+        "cand: blend max + ridge": profile_scorer(RankerParams(method="blend", temperature=1e-3)),
+    }
+    try:
+        import sklearn  # noqa: F401
+    except ImportError:
+        log("scikit-learn not installed: the LinearSVC candidate is skipped")
+    else:
+        scorers["cand: LinearSVC C=0.1, balanced (sklearn)"] = linear_svc
+    return scorers
+
+
+# --- task b: leave-group-out on seed publication lists ------------------------------------
+
+
+@dataclass
+class SeedResult:
+    recall: float
+    mrr: float
+    median_rank: float
+
+
+def ranks_of(held_scores: Scores, corpus_scores: Scores) -> npt.NDArray[np.float64]:
+    """Rank of each held-out paper among corpus + held-out (ties count half)."""
+    sorted_corpus = np.sort(corpus_scores)
+    above = len(sorted_corpus) - np.searchsorted(sorted_corpus, held_scores, side="right")
+    ties = (np.searchsorted(sorted_corpus, held_scores, side="right")
+            - np.searchsorted(sorted_corpus, held_scores, side="left"))
+    held_above = np.array([(held_scores > s).sum() for s in held_scores])
+    held_ties = np.array([(held_scores == s).sum() - 1 for s in held_scores])
+    return np.asarray(1 + above + held_above + 0.5 * (ties + held_ties), dtype=np.float64)
+
+
+def run_seeds(
+    args: argparse.Namespace, catalog: Catalog, keys: list[int], corpus: Vectors,
+    embedder: beir.CachedEmbedder, with_candidates: bool,
+) -> tuple[dict[str, SeedResult], list[str]]:
+    notes: list[str] = []
+    groups: dict[str, list[str]] = {}
+    for path in args.seeds:
+        texts = [paper_text(r.title, r.abstract) for r in read_records(path) if r.abstract]
+        if len(texts) > args.profile_papers:
+            groups[Path(path).stem] = texts
+        else:
+            notes.append(f"{Path(path).name}: {len(texts)} papers, too few for a split; skipped")
+    seed_texts = [t for texts in groups.values() for t in texts]
+    seed_vectors = embedder.encode(seed_texts)
+    nearest = (seed_vectors @ corpus.T).max(axis=1) if len(seed_texts) else np.zeros(0)
+    notes.append(
+        f"{len(seed_texts)} seed papers in {len(groups)} groups; the seed papers are not in the "
+        f"corpus otherwise: highest cosine of a seed paper to a corpus paper "
+        f"{float(nearest.max()) if len(nearest) else float('nan'):.3f} "
+        f"({int((nearest >= 0.95).sum())} at or above 0.95, the near-duplicate level)")
+
+    log(f"seeds: reading {len(keys):,} corpus texts for the lexical baselines")
+    texts_by_id = {s.id: paper_text(s.title, s.abstract) for s in catalog.store.iter_summaries()}
+    corpus_texts = [texts_by_id.get(k, "") for k in keys]
+    t0 = time.perf_counter()
+    lexical = Lexical(corpus_texts + seed_texts)
+    log(f"seeds: lexical indexes built in {time.perf_counter() - t0:.0f} s")
+    n_corpus = len(keys)
+
+    methods: dict[str, Scorer] = {
+        "paperfeed": profile_scorer(DEFAULT_PARAMS),
+        "BM25 (best profile match)": lexical.bm25_scorer,
+        "mean-embedding cosine": mean_cosine,
+        "max-embedding cosine": max_cosine,
+    }
+    if lexical.tfidf is not None:
+        methods["tf-idf cosine (best profile match)"] = lexical.tfidf_scorer
+    if with_candidates:
+        methods |= candidate_scorers()
+        if lexical.tfidf is not None:
+            methods["blend + tf-idf (lexical, not shipped)"] = with_lexical(
+                profile_scorer(DEFAULT_PARAMS), lexical.tfidf_scorer)
+
+    all_vectors = np.vstack([corpus, seed_vectors]).astype(np.float32)
+    ranks: dict[str, list[npt.NDArray[np.float64]]] = {m: [] for m in methods}
+    offset = n_corpus
+    for group, texts in groups.items():
+        rows = np.arange(offset, offset + len(texts))
+        offset += len(texts)
+        for split in range(args.splits):
+            rng = np.random.default_rng(args.seed + split)
+            order = rng.permutation(len(rows))
+            profile_rows = rows[order[: args.profile_papers]]
+            held_rows = rows[order[args.profile_papers:]]
+            sample = rng.choice(n_corpus, min(args.background, n_corpus), replace=False)
+            task = Task(
+                profile=all_vectors[profile_rows],
+                profile_docs=profile_rows.tolist(),
+                candidates=all_vectors,
+                candidate_docs=None,
+                background=Background(corpus[np.sort(sample)]),
+            )
+            for name, scorer in methods.items():
+                scores = scorer(task)
+                ranks[name].append(ranks_of(scores[held_rows], scores[:n_corpus]))
+        log(f"  {group}: {args.splits} splits done")
+
+    held_out = sum(len(texts) - args.profile_papers for texts in groups.values()) * args.splits
+    notes.append(f"{held_out} held-out papers in {len(groups) * args.splits} queries (the same "
+                 f"papers resampled): a Recall@50 of 0.005 is one paper in the top 50 once")
+    out = {}
+    for name, per_query in ranks.items():
+        out[name] = SeedResult(
+            recall=statistics.fmean(float(np.mean(r <= 50)) for r in per_query),
+            mrr=statistics.fmean(float(1.0 / r.min()) for r in per_query),
+            median_rank=float(np.median(np.concatenate(per_query))),
+        )
+    return out, notes
+
+
+# --- retraining speed -------------------------------------------------------------------
+
+
+def retrain_timing(corpus: Vectors, background_size: int, seed: int) -> list[tuple[str, float]]:
+    rng = np.random.default_rng(seed)
+    picks = rng.choice(len(corpus), 50 + background_size + 60, replace=False)
+    positives = [RatedPaper(int(i), "", corpus[i]) for i in picks[:50]]
+    background = Background(corpus[picks[50:50 + background_size]])
+    t0 = time.perf_counter()
+    _ = background.gram
+    gram_ms = (time.perf_counter() - t0) * 1e3
+    t0 = time.perf_counter()
+    profile = Profile.fit(positives, background)
+    first_ms = (time.perf_counter() - t0) * 1e3
+    refits = []
+    for i in picks[-60:]:
+        t0 = time.perf_counter()
+        profile.with_rated(RatedPaper(int(i), "", corpus[i], "down"))
+        refits.append((time.perf_counter() - t0) * 1e3)
+    candidates = corpus[rng.choice(len(corpus), 1000, replace=False)]
+    t0 = time.perf_counter()
+    profile.score(candidates)
+    score_1k = (time.perf_counter() - t0) * 1e3
+    t0 = time.perf_counter()
+    profile.score(corpus)
+    score_all = (time.perf_counter() - t0) * 1e3
+    return [
+        (f"background Gram matrix, once per background ({background_size:,} papers)", gram_ms),
+        ("first fit: 50 positives", first_ms),
+        ("refit after one new rating, median of 60", float(np.median(refits))),
+        ("refit after one new rating, 90th percentile", float(np.percentile(refits, 90))),
+        ("score 1,000 candidates", score_1k),
+        (f"score the whole corpus ({len(corpus):,})", score_all),
+    ]
+
+
+# --- output -----------------------------------------------------------------------------
+
+
+def ratio(numerator: float, denominator: float) -> str:
+    if denominator == 0:
+        return "—" if numerator == 0 else "∞"
+    return f"{numerator / denominator:.2f}"
+
+
+def print_gold(results: dict[str, GoldResult], n_researchers: int, dropped: int,
+               args: argparse.Namespace) -> None:
+    ours = results["paperfeed"]
+    print(f"\n## a. Reviewer gold standard ({n_researchers} researchers, {args.evaluations.name}; "
+          f"profiles of the {args.profile_size} most recent papers, {args.draws} draws)\n")
+    if dropped:
+        print(f"{dropped} ratings of papers without title or abstract left out.\n")
+    print(f"paperfeed: loss {ours.loss:.3f} (95% bootstrap CI over researchers "
+          f"{ours.loss_ci[0]:.3f}-{ours.loss_ci[1]:.3f}), Kendall's tau {ours.tau:.3f}\n")
+    print("Loss: lower is better (0.5 = chance); tau: higher is better. "
+          "Ratios > 1 mean paperfeed is better.\n")
+    print("| baseline | loss (baseline) | loss (paperfeed) | loss ratio baseline/paperfeed "
+          "| paperfeed - baseline, 95% CI | tau (baseline) | tau (paperfeed) "
+          "| tau ratio paperfeed/baseline |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, result in results.items():
+        if name == "paperfeed" or name.startswith(("cand:", "blend +")):
+            continue
+        low, high = ours.difference_ci(result)
+        print(f"| {name} | {result.loss:.3f} | {ours.loss:.3f} | {ratio(result.loss, ours.loss)} "
+              f"| {ours.loss - result.loss:+.3f} ({low:+.3f} to {high:+.3f}) "
+              f"| {result.tau:.3f} | {ours.tau:.3f} | {ratio(ours.tau, result.tau)} |")
+    print("\nReported by Stelmakh et al. (title+abstract, all 58 researchers, same protocol; "
+          "this run covers only the researchers in the evaluations file):\n")
+    print("| reported method | loss (reported) | source | loss (paperfeed, this split) "
+          "| ratio reported/paperfeed |")
+    print("|---|---|---|---|---|")
+    for name, loss, source in REPORTED:
+        print(f"| {name} | {loss:.2f} | {source} | {ours.loss:.3f} | {ratio(loss, ours.loss)} |")
+    candidates = {n: r for n, r in results.items() if n.startswith(("cand:", "blend +"))}
+    if candidates:
+        print("\nModel choice (same draws; 'cand:' rows are paperfeed.rank.profile with other "
+              "parameters unless marked):\n")
+        print("| candidate | loss | 95% CI | tau | loss ratio candidate/paperfeed |")
+        print("|---|---|---|---|---|")
+        for name, result in candidates.items():
+            print(f"| {name.removeprefix('cand: ')} | {result.loss:.3f} | "
+                  f"{result.loss_ci[0]:.3f}-{result.loss_ci[1]:.3f} | {result.tau:.3f} | "
+                  f"{ratio(result.loss, ours.loss)} |")
+
+
+def print_seeds(results: dict[str, SeedResult], notes: list[str], n_corpus: int,
+                args: argparse.Namespace) -> None:
+    ours = results["paperfeed"]
+    print(f"\n## b. Leave-group-out on seed publication lists ({args.profile_papers} papers as "
+          f"the profile, the rest among {n_corpus:,} corpus papers; {args.splits} splits "
+          f"per group)\n")
+    for note in notes:
+        print(f"- {note}")
+    print("\nRecall@50 and MRR: higher is better. Ratios > 1 mean paperfeed is better.\n")
+    print("| baseline | R@50 (baseline) | R@50 (paperfeed) | R@50 ratio | MRR (baseline) "
+          "| MRR (paperfeed) | MRR ratio | median rank (baseline) | median rank (paperfeed) |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name, r in results.items():
+        if name == "paperfeed" or name.startswith(("cand:", "blend +")):
+            continue
+        print(f"| {name} | {r.recall:.3f} | {ours.recall:.3f} | {ratio(ours.recall, r.recall)} "
+              f"| {r.mrr:.4f} | {ours.mrr:.4f} | {ratio(ours.mrr, r.mrr)} "
+              f"| {r.median_rank:,.0f} | {ours.median_rank:,.0f} |")
+    candidates = {n: r for n, r in results.items() if n.startswith(("cand:", "blend +"))}
+    if candidates:
+        print("\nModel choice on the same splits:\n")
+        print("| candidate | R@50 | MRR | median rank |")
+        print("|---|---|---|---|")
+        for name, r in candidates.items():
+            print(f"| {name.removeprefix('cand: ')} | {r.recall:.3f} | {r.mrr:.4f} "
+                  f"| {r.median_rank:,.0f} |")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--evaluations", type=Path, required=True,
+                        help="evaluations.tsv of the reviewer gold standard")
+    parser.add_argument("--participants", type=Path, required=True,
+                        help="participants.jsonl (each researcher's papers by paperId)")
+    parser.add_argument("--papers", type=Path, required=True,
+                        help="papers.jsonl (title, abstract, year per paperId)")
+    parser.add_argument("--seeds", type=Path, nargs="*", default=[],
+                        help="seed publication lists, one research group per file")
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help="paperfeed data directory with the indexed corpus (default: the "
+                             "user's)")
+    parser.add_argument("--profile-size", type=int, default=20)
+    parser.add_argument("--draws", type=int, default=10, help="profile draws in task a")
+    parser.add_argument("--background", type=int, default=2000,
+                        help="corpus papers sampled as implicit negatives")
+    parser.add_argument("--profile-papers", type=int, default=5, help="profile size in task b")
+    parser.add_argument("--splits", type=int, default=20, help="random splits per seed group")
+    parser.add_argument("--bootstrap", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-candidates", action="store_true",
+                        help="skip the model-choice candidates (faster)")
+    args = parser.parse_args(argv)
+
+    started = time.perf_counter()
+    catalog = Catalog(args.data_dir)
+    index = catalog.index
+    model_id = index.manifest()["model_id"]
+    if not model_id or len(index) == 0:
+        parser.error(f"no indexed corpus in {catalog.store.data_dir}; ingest and index first")
+    keys = sorted(index.keys())
+    log(f"corpus: reading {len(keys):,} stored vectors")
+    corpus = np.stack([index.embedding(k) for k in keys]).astype(np.float32)
+    embedder = beir.CachedEmbedder(lambda: catalog.embedder, model_id)
+
+    print("# Recommendation quality of paperfeed.rank.profile\n")
+    print(f"Corpus: {len(keys):,} papers in {catalog.store.data_dir} ({model_id}). Ranker "
+          f"parameters: {DEFAULT_PARAMS.method}, ridge {DEFAULT_PARAMS.ridge}, blend "
+          f"{DEFAULT_PARAMS.blend}, temperature {DEFAULT_PARAMS.temperature}; background "
+          f"{args.background:,} corpus papers. Tuned on the dev split (the 29 researchers of "
+          f"the dev evaluations file and the dev seed groups).")
+
+    gold, n_researchers, dropped = run_gold(args, corpus, embedder, not args.no_candidates)
+    print_gold(gold, n_researchers, dropped, args)
+    if args.seeds:
+        seeds, notes = run_seeds(args, catalog, keys, corpus, embedder, not args.no_candidates)
+        print_seeds(seeds, notes, len(keys), args)
+
+    print(f"\n## Retraining speed (50 positives, {args.background:,} background papers, "
+          f"{os.cpu_count()} cores)\n")
+    print("| step | ms |")
+    print("|---|---|")
+    for step, ms in retrain_timing(corpus, args.background, args.seed):
+        print(f"| {step} | {ms:.1f} |")
+    print(f"\nTotal run time {time.perf_counter() - started:.0f} s.")
+    catalog.close()
+
+
+if __name__ == "__main__":
+    main()

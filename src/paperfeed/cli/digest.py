@@ -1,0 +1,111 @@
+"""`paperfeed digest ...`: the email digest from the command line (cron runs `send`).
+
+A thin layer over `paperfeed.digest`: it picks the pick source and the mailer and
+prints the report. Imports of `paperfeed.cli.app` happen inside the command, so
+app.py can import this module at its top.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.markup import escape
+
+if TYPE_CHECKING:
+    from paperfeed.catalog import Catalog
+    from paperfeed.rank.picks import PickSource
+
+digest_app = typer.Typer(
+    help="Email digests: send each user the papers picked for them, daily or weekly.",
+    no_args_is_help=True,
+)
+
+_STYLE = {"sent": "green", "dry-run": "cyan", "empty": "dim", "skipped": "dim",
+          "failed": "red"}
+
+
+def pick_source(catalog: Catalog) -> tuple[PickSource, str | None]:
+    """The real ranker's pick source, else the newest papers and a warning why."""
+    try:
+        from paperfeed.rank.feed import default_pick_source
+    except ImportError as exc:
+        from paperfeed.digest import newest_papers
+
+        return newest_papers(catalog.store), (
+            f"the personal ranker is unavailable ({exc}); sending the newest papers in "
+            "each user's followed categories instead")
+    return default_pick_source(catalog), None
+
+
+def _parse_now(value: str | None) -> datetime:
+    if not value:
+        return datetime.now(UTC)
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not an ISO date or time "
+                                 "(2026-11-23 or 2026-11-23T07:00)", param_hint="--now") from None
+    # A time without a zone is UTC, like the periods.
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+@digest_app.command("send")
+def send(
+    dry_run: Annotated[Path | None, typer.Option(
+        "--dry-run", metavar="DIR", file_okay=False,
+        help="Write the messages as .eml files to DIR; send nothing, mark nothing seen.")] = None,
+    base_url: Annotated[str, typer.Option(
+        "--base-url", envvar="PAPERFEED_BASE_URL", metavar="URL",
+        help="Where readers reach the web app, for the links in the message.")]
+    = "http://127.0.0.1:8000",
+    now: Annotated[str | None, typer.Option(
+        "--now", metavar="ISO", help="Act as if it were this time (UTC unless it says).")]
+    = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=100,
+                                       help="At most this many papers a digest.")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Send the digests that are due: daily once a UTC day, weekly once an ISO week.
+
+    Safe to run often (from cron): a user gets one digest a period, a paper at most one
+    digest. SMTP comes from PAPERFEED_SMTP_URL and PAPERFEED_MAIL_FROM; without a
+    server the messages go to the outbox folder of the data directory.
+    """
+    from paperfeed.cli.app import console, emit_json, err_console, handle_errors, open_catalog
+
+    when = _parse_now(now)
+
+    @handle_errors
+    def run() -> None:
+        from paperfeed.digest import send_digests
+        from paperfeed.mail import OutboxMailer, mailer_from_env
+
+        with open_catalog() as catalog:
+            picks, warning = pick_source(catalog)
+            if warning:
+                err_console.print(f"[yellow]warning:[/yellow] {escape(warning)}")
+            outbox = catalog.store.subdir("outbox")
+            mailer, sender = mailer_from_env(outbox)
+            if dry_run is None and isinstance(mailer, OutboxMailer):
+                err_console.print("[yellow]warning:[/yellow] PAPERFEED_SMTP_URL is not set: "
+                                  f"the digests go to {escape(str(outbox))} as .eml files")
+            report = send_digests(catalog.store, picks, mailer, sender, base_url=base_url,
+                                  now=when, dry_run_dir=dry_run, k=limit)
+        if as_json:
+            emit_json(report.as_dict())
+        else:
+            for o in report.outcomes:
+                style = _STYLE.get(o.status, "")
+                papers = f"{len(o.paper_ids)} papers" if o.status in ("sent", "dry-run") else ""
+                line = "  ".join(x for x in (o.period_key, papers, o.detail) if x)
+                console.print(f"[{style}]{o.status:<8}[/{style}] {escape(o.email)}  "
+                              f"{escape(line)}", highlight=False, soft_wrap=True)
+            where = f" (written to {dry_run})" if dry_run is not None else ""
+            console.print(f"{report.summary()}{escape(where)}", highlight=False, soft_wrap=True)
+        if report.count("failed"):
+            raise typer.Exit(1)
+
+    run()

@@ -1,0 +1,117 @@
+"""Who gets a digest and how often, and the signed one-click unsubscribe tokens.
+
+A user without a setting gets the daily digest (the default a new account starts
+with); "off" stops it. An unsubscribe token is the user id signed with the
+installation's secret key (itsdangerous, salt "paperfeed.unsubscribe"). It does not
+expire: a link in an old email must still work, and all it can do is stop emails.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, cast
+
+from itsdangerous import BadData, URLSafeSerializer
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from paperfeed.errors import PaperfeedError
+from paperfeed.store import Store
+from paperfeed.store import models as m
+from paperfeed.store.models_digest import DigestSetting
+from paperfeed.store.store import _now
+
+Frequency = Literal["daily", "weekly", "off"]
+FREQUENCIES: tuple[Frequency, ...] = ("daily", "weekly", "off")
+DEFAULT_FREQUENCY: Frequency = "daily"
+UNSUBSCRIBE_SALT = "paperfeed.unsubscribe"
+MAX_TOKEN_LENGTH = 200  # a real token is about 40 characters
+
+
+class DigestError(PaperfeedError):
+    """A digest request that cannot be done (unknown frequency, bad base URL ...)."""
+
+
+@dataclass(frozen=True)
+class Subscription:
+    frequency: Frequency
+    unsubscribed_at: datetime | None
+
+
+def _serializer(secret: bytes) -> URLSafeSerializer:
+    return URLSafeSerializer(secret, salt=UNSUBSCRIBE_SALT)
+
+
+def unsubscribe_token(secret: bytes, user_id: int) -> str:
+    """The token of a user's unsubscribe link (URL-safe, no expiry)."""
+    return _serializer(secret).dumps({"u": user_id})
+
+
+def verify_unsubscribe(secret: bytes, token: str) -> int | None:
+    """The user id in a token, or None when it is malformed, too long or not signed by us."""
+    if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
+        return None
+    try:
+        data: Any = _serializer(secret).loads(token)
+    except (BadData, UnicodeError, ValueError):
+        return None
+    user = data.get("u") if isinstance(data, dict) else None
+    # bool is an int: {"u": true} is not a user id.
+    if not isinstance(user, int) or isinstance(user, bool) or user <= 0:
+        return None
+    return user
+
+
+def subscription(store: Store, user_id: int) -> Subscription:
+    """A user's setting; the default (daily) when they never chose."""
+    with Session(store.engine) as s:
+        row = s.get(DigestSetting, user_id)
+        if row is None:
+            return Subscription(DEFAULT_FREQUENCY, None)
+        return Subscription(cast(Frequency, row.frequency), row.unsubscribed_at)
+
+
+def _write(store: Store, user_id: int, frequency: Frequency, unsubscribed_at: datetime | None,
+           now: datetime) -> bool:
+    # Two tries: a concurrent first write of the same user's row wins the insert, and this
+    # one then updates it.
+    for _ in range(2):
+        try:
+            with Session(store.engine) as s, s.begin():
+                if s.get(m.User, user_id) is None:
+                    return False
+                row = s.get(DigestSetting, user_id)
+                if row is None:
+                    row = DigestSetting(user_id=user_id)
+                    s.add(row)
+                row.frequency = frequency
+                row.unsubscribed_at = unsubscribed_at
+                row.updated_at = now
+            return True
+        except IntegrityError:
+            continue
+    return False
+
+
+def set_frequency(store: Store, user_id: int, frequency: str, *,
+                  now: datetime | None = None) -> None:
+    """Choose daily, weekly or off; choosing daily or weekly undoes an unsubscribe."""
+    if frequency not in FREQUENCIES:
+        raise DigestError(f"frequency: expected one of {', '.join(FREQUENCIES)}, "
+                          f"got {frequency!r}")
+    if not _write(store, user_id, frequency, None, now or _now()):
+        raise DigestError("no such account")
+
+
+def unsubscribe(store: Store, user_id: int, *, now: datetime | None = None) -> bool:
+    """Stop a user's digests (the one-click link); False when the account no longer exists."""
+    now = now or _now()
+    return _write(store, user_id, "off", now, now)
+
+
+def settings_by_user(session: Session) -> dict[int, Subscription]:
+    """Every stored setting, by user id (users without one are on the default)."""
+    return {row.user_id: Subscription(cast(Frequency, row.frequency), row.unsubscribed_at)
+            for row in session.scalars(select(DigestSetting))}

@@ -1,0 +1,104 @@
+"""Digest pages: the one-click unsubscribe link of every digest, and the digest setting.
+
+`/unsubscribe` needs no log-in and no CSRF token: the signed token in the link is
+the authority, and all it can do is stop emails. `/account/digest` is an ordinary
+logged-in form with the browser's CSRF token.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+
+from paperfeed.accounts import Account, Accounts
+from paperfeed.digest import (
+    FREQUENCIES,
+    DigestError,
+    set_frequency,
+    subscription,
+    unsubscribe,
+    verify_unsubscribe,
+)
+from paperfeed.store import Store
+from paperfeed.web.pages import render
+from paperfeed.web.security import Guard
+
+router = APIRouter(include_in_schema=False)
+BAD_LINK = ("this unsubscribe link is not valid: it may have been cut short by your mail "
+            "program. Log in and choose “off” under Account → Email digest instead.")
+
+
+def _store(request: Request) -> Store:
+    accounts: Accounts = request.app.state.accounts
+    return accounts.store
+
+
+def _bad_link(request: Request) -> Response:
+    return render(request, "digest_unsubscribe.html",
+                  {"nav": "", "state": "invalid", "token": "", "error": BAD_LINK}, 400)
+
+
+@router.get("/unsubscribe")
+def unsubscribe_page(request: Request, token: str = "") -> Response:
+    # A page with a button, not the unsubscribe itself: link scanners and prefetchers
+    # GET every link in a message, and must not unsubscribe anyone by doing so.
+    accounts: Accounts = request.app.state.accounts
+    user_id = verify_unsubscribe(accounts.store.secret_key(), token)
+    if user_id is None or accounts.get(user_id) is None:
+        return _bad_link(request)
+    return render(request, "digest_unsubscribe.html",
+                  {"nav": "", "state": "confirm", "token": token, "error": None})
+
+
+@router.post("/unsubscribe")
+def unsubscribe_now(request: Request, token: str = "",
+                    form_token: Annotated[str, Form(alias="token")] = "") -> Response:
+    """RFC 8058 one-click: the mail client POSTs `List-Unsubscribe=One-Click` to the URL
+    in the header (token in the query); the confirm page posts the token as a field."""
+    # No CSRF check, on purpose: the signed token is the authority (a forged request
+    # needs the token, and then could only do what the link itself does).
+    store = _store(request)
+    user_id = verify_unsubscribe(store.secret_key(), token or form_token)
+    if user_id is None or not unsubscribe(store, user_id):
+        return _bad_link(request)
+    return render(request, "digest_unsubscribe.html",
+                  {"nav": "", "state": "done", "token": "", "error": None})
+
+
+def _settings_page(request: Request, user: Account, *, status: int = 200,
+                   notice: str | None = None, error: str | None = None) -> Response:
+    current = subscription(_store(request), user.id)
+    return render(request, "digest_settings.html", {
+        "nav": "account", "account": user, "frequency": current.frequency,
+        "unsubscribed_at": current.unsubscribed_at, "choices": FREQUENCIES,
+        "notice": notice, "error": error}, status)
+
+
+@router.get("/account/digest")
+def digest_settings_page(request: Request) -> Response:
+    user: Account | None = request.state.user
+    if user is None:
+        return RedirectResponse("/login?next=/account/digest", status_code=303)
+    return _settings_page(request, user)
+
+
+@router.post("/account/digest")
+def digest_settings(request: Request, frequency: Annotated[str, Form(max_length=20)] = "",
+                    csrf_token: Annotated[str, Form(max_length=200)] = "") -> Response:
+    guard: Guard = request.app.state.guard
+    if not guard.csrf_ok(request.state.browser, csrf_token):
+        raise HTTPException(403, "this form has expired or did not come from paperfeed: "
+                                 "reload the page and try again")
+    user: Account | None = request.state.user
+    if user is None:
+        raise HTTPException(401, "log in to change your digest")
+    try:
+        set_frequency(_store(request), user.id, frequency)
+    except DigestError as exc:
+        return _settings_page(request, user, status=422, error=str(exc))
+    notice = {"daily": "You will get a digest every day.",
+              "weekly": "You will get a digest every week.",
+              "off": "You will get no digest."}[frequency]
+    return _settings_page(request, user, notice=notice)

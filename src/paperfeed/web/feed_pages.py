@@ -1,0 +1,191 @@
+"""The personal feed page and onboarding: tell paperfeed who you are, then read your picks.
+
+Onboarding takes any of: an author name (choose among the exact names and tick
+your papers: names are never merged, docs/decisions/authors.md), arXiv ids, a
+BibTeX file or a pasted publication list in any format the ingester reads
+(those papers are stored and indexed first), and follows of categories,
+authors and keywords.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, HTTPException, Request, UploadFile
+from fastapi.responses import RedirectResponse, Response
+
+from paperfeed.accounts import Account
+from paperfeed.errors import SourceError
+from paperfeed.rank.feed import Feed
+from paperfeed.sources import detect_format, read_records
+from paperfeed.store.personal import Personal
+from paperfeed.web.pages import render
+from paperfeed.web.security import Guard
+from paperfeed.web.views import Views
+
+router = APIRouter(include_in_schema=False)
+MAX_UPLOAD = 2_000_000
+MAX_IMPORTED = 500
+ARXIV_ID = re.compile(r"(\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})(v\d+)?", re.I)
+
+
+def _views(request: Request) -> Views:
+    views: Views = request.app.state.views
+    return views
+
+
+def _personal(request: Request) -> Personal:
+    return Personal(_views(request).catalog.store)
+
+
+def _user(request: Request, csrf: str | None = None, *, check: bool = False) -> Account:
+    user: Account | None = request.state.user
+    if user is None:
+        raise HTTPException(401, "log in to build your feed")
+    guard: Guard = request.app.state.guard
+    if check and not guard.csrf_ok(request.state.browser, csrf):
+        raise HTTPException(403, "this form has expired or did not come from paperfeed: "
+                                 "reload the page and try again")
+    return user
+
+
+def _onboarding(request: Request, user: Account, status: int = 200, **extra: Any) -> Response:
+    views, personal = _views(request), _personal(request)
+    own = views.papers(personal.own(user.id), request.state.voter)
+    context = {"nav": "feed", "own": own, "follows": personal.follows(user.id),
+               "author_query": "", "candidates": [], "message": None, "error": None,
+               "categories": views.categories()[:80], **extra}
+    return render(request, "onboarding.html", context, status)
+
+
+@router.get("/onboarding")
+def onboarding(request: Request, author: str = "") -> Response:
+    if request.state.user is None:
+        return RedirectResponse("/login?next=/onboarding", status_code=303)
+    user = _user(request)
+    candidates = []
+    if author.strip():
+        # Each exact name with its papers: the user ticks the ones that are theirs.
+        views = _views(request)
+        for match in views.find_authors(author[:200], limit=8):
+            papers = views.browse.author_papers(match.author.key, limit=30)
+            candidates.append({"author": match.author, "count": match.papers,
+                               "papers": views.papers([p.paper_id for p in papers], None)})
+    return _onboarding(request, user, author_query=author, candidates=candidates)
+
+
+@router.post("/onboarding/papers")
+def add_papers(request: Request, csrf_token: Annotated[str, Form()] = "",
+               paper: Annotated[list[int] | None, Form()] = None) -> Response:
+    user = _user(request, csrf_token, check=True)
+    added = _personal(request).add_own(user.id, paper or [])
+    return _onboarding(request, user, message=f"{added} papers added to your profile")
+
+
+@router.post("/onboarding/arxiv")
+def add_arxiv(request: Request, csrf_token: Annotated[str, Form()] = "",
+              ids: Annotated[str, Form(max_length=20_000)] = "") -> Response:
+    user = _user(request, csrf_token, check=True)
+    views = _views(request)
+    found: list[int] = []
+    missing: list[str] = []
+    for match in ARXIV_ID.finditer(ids):
+        paper = views.catalog.store.find(match.group(1))
+        if paper is None:
+            missing.append(match.group(1))
+        else:
+            found.append(paper.id)
+    added = _personal(request).add_own(user.id, found)
+    message = f"{added} papers added to your profile"
+    if missing:
+        message += (f"; not in this store: {', '.join(map(str, missing[:20]))} "
+                    "(harvest or ingest them first, or paste their abstracts)")
+    return _onboarding(request, user, message=message)
+
+
+@router.post("/onboarding/import")
+async def import_list(request: Request, csrf_token: Annotated[str, Form()] = "",
+                      text: Annotated[str, Form(max_length=MAX_UPLOAD)] = "",
+                      file: UploadFile | None = None) -> Response:
+    user = _user(request, csrf_token, check=True)
+    content = text.encode()
+    name = "pasted-list.txt"
+    if file is not None and file.filename:
+        content = await file.read(MAX_UPLOAD + 1)
+        name = Path(file.filename).name or "upload.txt"
+    if not content.strip():
+        return _onboarding(request, user, 422, error="paste a list or choose a file first")
+    if len(content) > MAX_UPLOAD:
+        return _onboarding(request, user, 422, error="that file is larger than 2 MB")
+    views = _views(request)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / re.sub(r"[^A-Za-z0-9._-]", "_", name)
+        path.write_bytes(content)
+        try:
+            records = []
+            for record in read_records(path, format=detect_format(path),
+                                       author=user.name or None):
+                records.append(record)
+                if len(records) >= MAX_IMPORTED:
+                    break
+        except SourceError as exc:
+            return _onboarding(request, user, 422, error=f"{name}: {exc}")
+    if not records:
+        return _onboarding(request, user, 422, error=f"{name}: no paper found in it")
+    catalog = views.catalog
+    report = catalog.ingest_records(records)
+    catalog.update_index()  # embeds the new papers: a few per second
+    ids = [i for i in catalog.store.lookup(records) if i is not None]
+    added = _personal(request).add_own(user.id, ids)
+    return _onboarding(request, user, message=(
+        f"read {len(records)} papers from {name} ({report.ingested} new to the store); "
+        f"{added} added to your profile"))
+
+
+@router.post("/onboarding/follow")
+def follow(request: Request, csrf_token: Annotated[str, Form()] = "",
+           kind: Annotated[str, Form()] = "", value: Annotated[str, Form(max_length=200)] = ""
+           ) -> Response:
+    user = _user(request, csrf_token, check=True)
+    try:
+        _personal(request).follow(user.id, kind, value)
+    except ValueError as exc:
+        return _onboarding(request, user, 422, error=str(exc))
+    return RedirectResponse("/onboarding", status_code=303)
+
+
+@router.post("/onboarding/unfollow/{follow_id}")
+def unfollow(request: Request, follow_id: int, csrf_token: Annotated[str, Form()] = ""
+             ) -> Response:
+    user = _user(request, csrf_token, check=True)
+    _personal(request).unfollow(user.id, follow_id)
+    return RedirectResponse("/onboarding", status_code=303)
+
+
+@router.post("/onboarding/own/{paper_id}/remove")
+def remove_own(request: Request, paper_id: int, csrf_token: Annotated[str, Form()] = ""
+               ) -> Response:
+    user = _user(request, csrf_token, check=True)
+    _personal(request).remove_own(user.id, paper_id)
+    return RedirectResponse("/onboarding", status_code=303)
+
+
+@router.get("/feed")
+def feed(request: Request) -> Response:
+    if request.state.user is None:
+        return RedirectResponse("/login?next=/feed", status_code=303)
+    user = _user(request)
+    engine: Feed = request.app.state.feed
+    picks = engine.picks(user.id, None, 20, False)
+    briefs = {b.id: b for b in _views(request).papers([p.paper_id for p in picks],
+                                                      request.state.voter)}
+    states = _personal(request).states(user.id, list(briefs))
+    items = [{"paper": briefs[p.paper_id], "reason": p.reason, "score": p.score,
+              "rating": states.get(p.paper_id, (0, False))[0]}
+             for p in picks if p.paper_id in briefs]
+    has_profile = bool(engine.rated(user.id)) or bool(engine.follows(user.id))
+    return render(request, "feed.html", {"nav": "feed", "items": items,
+                                         "has_profile": has_profile})

@@ -1,0 +1,314 @@
+"""The personal ranker on synthetic vectors: no model, no store, milliseconds per test."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from paperfeed.rank.profile import (
+    Background,
+    Profile,
+    RankerParams,
+    RatedPaper,
+    diversify,
+)
+
+DIM = 16
+Matrix = npt.NDArray[np.float64]
+
+
+def unit(matrix: npt.ArrayLike) -> Matrix:
+    array = np.atleast_2d(np.asarray(matrix, dtype=np.float64))
+    return array / np.linalg.norm(array, axis=1, keepdims=True)
+
+
+def around(center: Matrix, n: int, rng: np.random.Generator, noise: float = 0.15) -> Matrix:
+    """n unit vectors scattered around a unit `center`."""
+    return unit(center + noise * rng.standard_normal((n, DIM)))
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(7)
+
+
+@pytest.fixture
+def topics(rng: np.random.Generator) -> Matrix:
+    return unit(rng.standard_normal((4, DIM)))
+
+
+@pytest.fixture
+def background(rng: np.random.Generator) -> Background:
+    return Background(unit(rng.standard_normal((300, DIM))))
+
+
+def own_papers(vectors: Matrix, start: int = 1) -> list[RatedPaper]:
+    return [RatedPaper(start + i, f"Paper {start + i}", v, "own") for i, v in enumerate(vectors)]
+
+
+@pytest.mark.parametrize("method", ["blend", "softmax", "max", "mean", "linear"])
+def test_cold_start_ranks_papers_near_your_own_first(
+    method: str, rng: np.random.Generator, topics: Matrix, background: Background
+) -> None:
+    profile = Profile.fit(own_papers(around(topics[0], 5, rng)), background,
+                          RankerParams(method=method))  # type: ignore[arg-type]
+    near = around(topics[0], 5, rng)
+    far = np.vstack([around(topics[1], 5, rng), around(topics[2], 5, rng),
+                     unit(rng.standard_normal((10, DIM)))])
+    ranked = profile.rank(list(range(25)), np.vstack([near, far]))
+    assert {paper for paper, _ in ranked[:5]} == set(range(5))
+    assert [s for _, s in ranked] == sorted((s for _, s in ranked), reverse=True)
+
+
+def test_cold_start_without_background_falls_back_to_neighbours(
+    rng: np.random.Generator, topics: Matrix
+) -> None:
+    profile = Profile.fit(own_papers(around(topics[0], 3, rng)))
+    assert profile.method == "softmax"
+    scores = profile.score(np.vstack([around(topics[0], 2, rng), around(topics[1], 2, rng)]))
+    assert scores[:2].min() > scores[2:].max()
+
+
+def test_a_thumbs_down_pushes_its_neighbours_down(
+    rng: np.random.Generator, topics: Matrix, background: Background
+) -> None:
+    # Someone with two interests dislikes one corner of the second.
+    rated = own_papers(np.vstack([around(topics[0], 4, rng), around(topics[1], 4, rng)]))
+    profile = Profile.fit(rated, background)
+    disliked = unit(topics[1] + 0.6 * topics[2])[0]
+    neighbours = around(disliked, 5, rng, noise=0.05)
+    others = np.vstack([around(topics[0], 5, rng), around(topics[1], 5, rng)])
+    candidates = np.vstack([neighbours, others])
+    before = profile.score(candidates)
+    after_profile = profile.with_rated(RatedPaper(99, "Disliked", disliked, "down"))
+    after = after_profile.score(candidates)
+
+    def mean_rank(scores: Matrix) -> float:
+        order = np.argsort(-scores)
+        return float(np.mean([int(np.flatnonzero(order == i)[0]) for i in range(5)]))
+
+    assert mean_rank(after) > mean_rank(before) + 2
+    # Papers near the disliked one lose more than the rest.
+    assert (before - after)[:5].mean() > (before - after)[5:].mean()
+
+
+def test_rating_a_paper_again_replaces_the_old_rating(
+    rng: np.random.Generator, topics: Matrix, background: Background
+) -> None:
+    rated = own_papers(around(topics[0], 3, rng))
+    liked = RatedPaper(50, "Liked", around(topics[1], 1, rng)[0], "up")
+    profile = Profile.fit([*rated, liked], background)
+    changed = profile.with_rated(RatedPaper(50, "Liked", liked.vector, "down"))
+    assert [r.source for r in changed.rated if r.id == 50] == ["down"]
+    assert len(changed.rated) == len(profile.rated)
+
+
+def test_explain_names_the_nearest_positive(
+    rng: np.random.Generator, topics: Matrix, background: Background
+) -> None:
+    rated = [
+        RatedPaper(1, "Sparse attention", topics[0], "own"),
+        RatedPaper(2, "Graph transformers", topics[1], "up"),
+        RatedPaper(3, "Diffusion for audio", topics[2], "saved"),
+    ]
+    profile = Profile.fit(rated, background)
+    reason = profile.explain(around(topics[1], 1, rng, noise=0.05)[0])
+    assert (reason.nearest.id, reason.nearest.title, reason.nearest.source) == (
+        2, "Graph transformers", "up")
+    assert 0.8 < reason.nearest.similarity <= 1.0
+    assert "you liked" in reason.message and "Graph transformers" in reason.message
+    assert reason.against is None
+    assert "your paper" in profile.explain(topics[0]).message
+    assert "you saved" in profile.explain(topics[2]).message
+
+
+def test_explain_mentions_a_nearer_thumbs_down(
+    topics: Matrix, background: Background
+) -> None:
+    profile = Profile.fit(
+        [RatedPaper(1, "Mine", topics[0], "own"), RatedPaper(2, "Not for me", topics[3], "down")],
+        background,
+    )
+    reason = profile.explain(topics[3])
+    assert reason.nearest.id == 1
+    assert reason.against is not None and reason.against.id == 2
+    assert "not interesting" in reason.message
+
+
+def test_diversify_drops_near_duplicates(rng: np.random.Generator, topics: Matrix) -> None:
+    first = topics[0]
+    version_2 = unit(first + 0.02 * rng.standard_normal(DIM))[0]  # same paper, new version
+    other = topics[1]
+    ids = [10, 11, 12]
+    feed = diversify(ids, np.vstack([first, version_2, other]), [1.0, 0.99, 0.2], k=3)
+    assert feed == [10, 12]
+
+
+def test_diversify_interleaves_a_crowded_topic(rng: np.random.Generator, topics: Matrix) -> None:
+    crowded = around(topics[0], 6, rng, noise=0.2)  # similar, not duplicates
+    lone, filler = topics[1][None, :], topics[2][None, :]
+    matrix = np.vstack([crowded, lone, filler])
+    scores = [1.0, 0.98, 0.97, 0.96, 0.95, 0.94, 0.9, 0.0]
+    feed = diversify(list(range(8)), matrix, scores, k=4, relevance=0.5)
+    assert feed[:2] == [0, 6]  # the other topic comes second, not after the whole crowd
+    plain = diversify(list(range(8)), matrix, scores, k=4, relevance=1.0,
+                      duplicate_threshold=1.1)
+    assert plain == [0, 1, 2, 3]
+
+
+def test_diversify_degenerate_inputs() -> None:
+    assert diversify([], np.zeros((0, DIM)), [], k=5) == []
+    assert diversify([1, 2], np.eye(2), [0.5, 0.2], k=0) == []
+    assert diversify([1, 2], np.eye(2), [0.5, 0.5], k=5) == [1, 2]
+    with pytest.raises(ValueError, match="unique"):
+        diversify([1, 1], np.eye(2), [0.5, 0.2], k=2)
+    with pytest.raises(ValueError, match="length"):
+        diversify([1, 2, 3], np.eye(2), [0.5, 0.2, 0.1], k=2)
+    with pytest.raises(ValueError, match="negative"):
+        diversify([1], np.eye(1), [0.5], k=-1)
+    with pytest.raises(ValueError, match="relevance"):
+        diversify([1], np.eye(1), [0.5], k=1, relevance=2.0)
+    with pytest.raises(ValueError, match="NaN"):
+        diversify([1], np.eye(1), [float("nan")], k=1)
+
+
+def test_degenerate_profiles_raise_clear_errors(topics: Matrix, background: Background) -> None:
+    with pytest.raises(ValueError, match="at least one positive"):
+        Profile.fit([], background)
+    with pytest.raises(ValueError, match="at least one positive"):
+        Profile.fit([RatedPaper(1, "x", topics[0], "down")], background)
+    with pytest.raises(ValueError, match="zero vector"):
+        Profile.fit([RatedPaper(1, "x", np.zeros(DIM))], background)
+    with pytest.raises(ValueError, match="NaN"):
+        Profile.fit([RatedPaper(1, "x", np.full(DIM, np.nan))], background)
+    with pytest.raises(ValueError, match="dimension"):
+        Profile.fit([RatedPaper(1, "x", np.ones(DIM + 1))], background)
+    with pytest.raises(ValueError, match="differ in dimension"):
+        Profile.fit([RatedPaper(1, "x", np.ones(DIM)), RatedPaper(2, "y", np.ones(3))])
+    with pytest.raises(ValueError, match="background"):
+        Profile.fit([RatedPaper(1, "x", topics[0])], None, RankerParams(method="linear"))
+    with pytest.raises(ValueError, match="at least one vector"):
+        Background(np.zeros((0, DIM)))
+    with pytest.raises(ValueError, match="method"):
+        RankerParams(method="svm")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="weight"):
+        Profile.fit([RatedPaper(1, "x", topics[0], "starred")], background)  # type: ignore[arg-type]
+
+
+def test_scoring_nothing_or_the_wrong_shape(topics: Matrix, background: Background) -> None:
+    profile = Profile.fit([RatedPaper(1, "x", topics[0])], background)
+    assert profile.score(np.zeros((0, DIM))).shape == (0,)
+    assert profile.rank([], np.zeros((0, DIM))) == []
+    with pytest.raises(ValueError, match="dimension"):
+        profile.score(np.ones((2, DIM + 3)))
+    with pytest.raises(ValueError, match="2-d"):
+        profile.score(np.ones(DIM))
+    with pytest.raises(ValueError, match="dimension"):
+        profile.explain(np.ones(DIM + 1))
+    assert np.isfinite(profile.score(np.zeros((1, DIM)))).all()  # a zero vector scores, finitely
+
+
+def test_linear_half_matches_a_reference_ridge(
+    rng: np.random.Generator, topics: Matrix, background: Background
+) -> None:
+    """The closed-form fit solves the same problem as sklearn's Ridge with sample weights."""
+    linear_model = pytest.importorskip("sklearn.linear_model")
+    positives = around(topics[0], 6, rng)
+    negative = around(topics[1], 1, rng)
+    params = RankerParams(method="linear", ridge=0.01)
+    profile = Profile.fit(
+        [*own_papers(positives), RatedPaper(50, "no", negative[0], "down")], background, params
+    )
+    # The same class weights, spelled out: positives 0.5 in all; background and the
+    # thumbs-down share the other 0.5, one thumbs-down weighing 1/6 of the background.
+    x = np.vstack([positives, background.vectors, negative])
+    y = np.r_[np.ones(6), -np.ones(len(background) + 1)]
+    total_negative = 1.0 + 1.0 / 6
+    w = np.r_[np.full(6, 0.5 / 6), np.full(len(background), 0.5 / total_negative / len(background)),
+              [0.5 / 6 / total_negative]]
+    reference = linear_model.Ridge(alpha=0.01).fit(x, y, sample_weight=w)
+    expected = reference.predict(background.vectors)
+    candidates = unit(rng.standard_normal((20, DIM)))
+    got = profile.score(candidates)
+    want = (reference.predict(candidates) - expected.mean()) / expected.std()
+    np.testing.assert_allclose(got, want, atol=2e-3)
+
+
+def test_saved_papers_weigh_less_than_own_papers(
+    rng: np.random.Generator, topics: Matrix, background: Background
+) -> None:
+    params = RankerParams(method="linear")
+    a, b = around(topics[0], 3, rng), around(topics[1], 3, rng)
+    own_a_saved_b = Profile.fit(
+        [*own_papers(a), *[RatedPaper(10 + i, "s", v, "saved") for i, v in enumerate(b)]],
+        background, params)
+    probe = np.vstack([topics[0], topics[1]])
+    score_a, score_b = own_a_saved_b.score(probe)
+    assert score_a > score_b
+
+
+# --- properties -------------------------------------------------------------------
+
+finite = st.floats(allow_nan=False, allow_infinity=False, min_value=-1e300, max_value=1e300)
+
+
+def vectors(rows: st.SearchStrategy[int], dim: int = 6) -> st.SearchStrategy[Matrix]:
+    return rows.flatmap(lambda n: arrays(np.float64, (n, dim), elements=finite))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    positives=vectors(st.integers(1, 4)),
+    negatives=vectors(st.integers(0, 2)),
+    background_rows=vectors(st.integers(1, 12)),
+    candidates=vectors(st.integers(0, 8)),
+    method=st.sampled_from(["blend", "softmax", "max", "mean", "linear"]),
+)
+def test_scores_are_finite_for_any_finite_input(
+    positives: Matrix, negatives: Matrix, background_rows: Matrix, candidates: Matrix,
+    method: str,
+) -> None:
+    assume(np.all(np.abs(positives).max(axis=1) > 0))
+    assume(len(negatives) == 0 or np.all(np.abs(negatives).max(axis=1) > 0))
+    rated = [RatedPaper(i, "p", v) for i, v in enumerate(positives)]
+    rated += [RatedPaper(100 + i, "n", v, "down") for i, v in enumerate(negatives)]
+    profile = Profile.fit(rated, background_rows,
+                          RankerParams(method=method))  # type: ignore[arg-type]
+    scores = profile.score(candidates)
+    assert scores.shape == (len(candidates),)
+    assert np.all(np.isfinite(scores))
+    for row in candidates[:2]:
+        assert np.isfinite(profile.explain(row).nearest.similarity)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    data=st.data(),
+    n=st.integers(0, 12),
+    k=st.integers(0, 15),
+    relevance=st.floats(0.0, 1.0),
+    threshold=st.floats(-0.99, 1.5),
+)
+def test_diversify_returns_unique_ids_at_most_k(
+    data: st.DataObject, n: int, k: int, relevance: float, threshold: float
+) -> None:
+    ids = data.draw(st.lists(st.integers(-1000, 1000), min_size=n, max_size=n, unique=True))
+    matrix = data.draw(arrays(np.float64, (n, 4), elements=finite))
+    scores = data.draw(arrays(np.float64, (n,), elements=st.floats(-1e6, 1e6)))
+    feed = diversify(ids, matrix, scores, k, relevance=relevance, duplicate_threshold=threshold)
+    assert len(feed) <= k
+    assert len(set(feed)) == len(feed)
+    assert set(feed) <= set(ids)
+    # No two papers in the feed are near-duplicates of each other.
+    peak = np.abs(matrix).max(axis=1, keepdims=True) if n else np.ones((0, 1))
+    scaled = matrix / np.where(peak > 0, peak, 1.0)
+    norms = np.linalg.norm(scaled, axis=1, keepdims=True)
+    rows = scaled / np.where(norms > 0, norms, 1.0)
+    position = {paper: i for i, paper in enumerate(ids)}
+    for i, a in enumerate(feed):
+        for b in feed[i + 1:]:
+            assert float(rows[position[a]] @ rows[position[b]]) < threshold + 1e-5
