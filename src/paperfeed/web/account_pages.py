@@ -21,6 +21,7 @@ from paperfeed.accounts import (
 )
 from paperfeed.mail import mailer_from_env, message
 from paperfeed.web.app import cookie_header
+from paperfeed.web.forms import check_csrf, local_path, require_user
 from paperfeed.web.pages import render
 from paperfeed.web.security import SESSION_COOKIE, SESSION_MAX_AGE, Guard
 
@@ -33,32 +34,13 @@ def _accounts(request: Request) -> Accounts:
     return accounts
 
 
-def _check_csrf(request: Request, token: str) -> None:
-    guard: Guard = request.app.state.guard
-    if not guard.csrf_ok(request.state.browser, token):
-        raise HTTPException(403, "this form has expired or did not come from paperfeed: "
-                                 "reload the page and try again")
-
-
-def _local(target: str, default: str = "/") -> str:
-    """Only same-site paths: an open redirect would lend our address to phishing."""
-    return target if target.startswith("/") and not target.startswith("//") else default
-
-
 def _logged_in(request: Request, account: Account, target: str) -> Response:
     guard: Guard = request.app.state.guard
-    response = RedirectResponse(_local(target, "/account"), status_code=303)
+    response = RedirectResponse(local_path(target, "/account"), status_code=303)
     response.headers.append("set-cookie", cookie_header(
         SESSION_COOKIE, guard.session_cookie(account.id, account.session_epoch),
         SESSION_MAX_AGE, request.scope))
     return response
-
-
-def _require_user(request: Request) -> Account:
-    user: Account | None = request.state.user
-    if user is None:
-        raise HTTPException(401, "log in to see this page")
-    return user
 
 
 def _form(request: Request, template: str, status: int = 200, **context: Any) -> Response:
@@ -73,7 +55,7 @@ def signup_page(request: Request) -> Response:
 @router.post("/signup")
 def signup(request: Request, email: Field = "", name: Field = "", password: Field = "",
            csrf_token: Field = "") -> Response:
-    _check_csrf(request, csrf_token)
+    check_csrf(request, csrf_token)
     try:
         account = _accounts(request).sign_up(email, password, name)
     except AccountError as exc:
@@ -83,13 +65,13 @@ def signup(request: Request, email: Field = "", name: Field = "", password: Fiel
 
 @router.get("/login")
 def login_page(request: Request, next: str = "") -> Response:
-    return _form(request, "login.html", email="", next=_local(next, ""), error=None)
+    return _form(request, "login.html", email="", next=local_path(next, ""), error=None)
 
 
 @router.post("/login")
 def login(request: Request, email: Field = "", password: Field = "", next: Field = "",
           csrf_token: Field = "") -> Response:
-    _check_csrf(request, csrf_token)
+    check_csrf(request, csrf_token)
     address = request.client.host if request.client else ""
     try:
         account = _accounts(request).log_in(email, password, address=address)
@@ -104,7 +86,7 @@ def login(request: Request, email: Field = "", password: Field = "", next: Field
 
 @router.post("/logout")
 def logout(request: Request, csrf_token: Field = "") -> Response:
-    _check_csrf(request, csrf_token)
+    check_csrf(request, csrf_token)
     response = RedirectResponse("/", status_code=303)
     response.headers.append("set-cookie", cookie_header(SESSION_COOKIE, "", 0, request.scope))
     return response
@@ -122,8 +104,8 @@ def account_page(request: Request) -> Response:
 @router.post("/account/password")
 def change_password(request: Request, current: Field = "", new: Field = "",
                     csrf_token: Field = "") -> Response:
-    _check_csrf(request, csrf_token)
-    user = _require_user(request)
+    check_csrf(request, csrf_token)
+    user = require_user(request)
     accounts = _accounts(request)
     try:
         account = accounts.change_password(user.id, current, new)
@@ -136,8 +118,8 @@ def change_password(request: Request, current: Field = "", new: Field = "",
 
 @router.post("/account/tokens")
 def create_token(request: Request, name: Field = "", csrf_token: Field = "") -> Response:
-    _check_csrf(request, csrf_token)
-    user = _require_user(request)
+    check_csrf(request, csrf_token)
+    user = require_user(request)
     accounts = _accounts(request)
     token = accounts.create_token(user.id, name)
     # Shown once, on this response only: it is never stored in clear.
@@ -149,8 +131,8 @@ def create_token(request: Request, name: Field = "", csrf_token: Field = "") -> 
 
 @router.post("/account/tokens/{token_id}/revoke")
 def revoke_token(request: Request, token_id: int, csrf_token: Field = "") -> Response:
-    _check_csrf(request, csrf_token)
-    user = _require_user(request)
+    check_csrf(request, csrf_token)
+    user = require_user(request)
     if not _accounts(request).revoke_token(user.id, token_id):
         raise HTTPException(404, "no such token of yours")
     return RedirectResponse("/account", status_code=303)
@@ -163,7 +145,7 @@ def reset_request_page(request: Request) -> Response:
 
 @router.post("/reset")
 def reset_request(request: Request, email: Field = "", csrf_token: Field = "") -> Response:
-    _check_csrf(request, csrf_token)
+    check_csrf(request, csrf_token)
     issued = _accounts(request).request_reset(email)
     if issued is not None:
         account, token = issued
@@ -186,7 +168,7 @@ def reset_page(request: Request, token: str) -> Response:
 
 @router.post("/reset/{token}")
 def reset(request: Request, token: str, new: Field = "", csrf_token: Field = "") -> Response:
-    _check_csrf(request, csrf_token)
+    check_csrf(request, csrf_token)
     try:
         account = _accounts(request).reset_password(token, new)
     except AccountError as exc:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from paperfeed.accounts import Account, Accounts
@@ -22,8 +22,8 @@ from paperfeed.digest import (
     verify_unsubscribe,
 )
 from paperfeed.store import Store
+from paperfeed.web.forms import check_csrf, require_user
 from paperfeed.web.pages import render
-from paperfeed.web.security import Guard
 
 router = APIRouter(include_in_schema=False)
 BAD_LINK = ("this unsubscribe link is not valid: it may have been cut short by your mail "
@@ -87,13 +87,8 @@ def digest_settings_page(request: Request) -> Response:
 @router.post("/account/digest")
 def digest_settings(request: Request, frequency: Annotated[str, Form(max_length=20)] = "",
                     csrf_token: Annotated[str, Form(max_length=200)] = "") -> Response:
-    guard: Guard = request.app.state.guard
-    if not guard.csrf_ok(request.state.browser, csrf_token):
-        raise HTTPException(403, "this form has expired or did not come from paperfeed: "
-                                 "reload the page and try again")
-    user: Account | None = request.state.user
-    if user is None:
-        raise HTTPException(401, "log in to change your digest")
+    check_csrf(request, csrf_token)
+    user = require_user(request, "to change your digest")
     try:
         set_frequency(_store(request), user.id, frequency)
     except DigestError as exc:

@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
 from paperfeed.accounts import Account
@@ -22,8 +22,8 @@ from paperfeed.errors import SourceError
 from paperfeed.rank.feed import Feed
 from paperfeed.sources import detect_format, read_records
 from paperfeed.store.personal import Personal
+from paperfeed.web.forms import check_csrf, require_user
 from paperfeed.web.pages import render
-from paperfeed.web.security import Guard
 from paperfeed.web.views import Views
 
 router = APIRouter(include_in_schema=False)
@@ -42,14 +42,9 @@ def _personal(request: Request) -> Personal:
 
 
 def _user(request: Request, csrf: str | None = None, *, check: bool = False) -> Account:
-    user: Account | None = request.state.user
-    if user is None:
-        raise HTTPException(401, "log in to build your feed")
-    guard: Guard = request.app.state.guard
-    if check and not guard.csrf_ok(request.state.browser, csrf):
-        raise HTTPException(403, "this form has expired or did not come from paperfeed: "
-                                 "reload the page and try again")
-    return user
+    if check:
+        check_csrf(request, csrf)
+    return require_user(request, "to build your feed")
 
 
 def _onboarding(request: Request, user: Account, status: int = 200, **extra: Any) -> Response:

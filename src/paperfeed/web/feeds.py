@@ -28,8 +28,8 @@ from paperfeed.feeds import (
     newest_picks,
 )
 from paperfeed.rank.picks import PickSource
+from paperfeed.web.forms import check_csrf, require_user
 from paperfeed.web.pages import render, url_with
-from paperfeed.web.security import Guard
 from paperfeed.web.views import Views
 
 router = APIRouter(include_in_schema=False)
@@ -166,20 +166,6 @@ def personal_feed(request: Request, token: TokenPath, fmt: str) -> Response:
 # --- managing feeds on the account page ----------------------------------------------
 
 
-def _check_csrf(request: Request, token: str) -> None:
-    guard: Guard = request.app.state.guard
-    if not guard.csrf_ok(request.state.browser, token):
-        raise HTTPException(403, "this form has expired or did not come from paperfeed: "
-                                 "reload the page and try again")
-
-
-def _require_user(request: Request) -> Account:
-    user: Account | None = request.state.user
-    if user is None:
-        raise HTTPException(401, "log in to manage your feeds")
-    return user
-
-
 def _page(request: Request, user: Account, status: int = 200, **context: Any) -> Response:
     feeds = _feeds(request)
     searches = [(s, str(request.url_for("saved_feed", public_token=s.public_token,
@@ -203,8 +189,8 @@ def feeds_page(request: Request) -> Response:
 
 @router.post("/account/feeds/token")
 def create_feed_token(request: Request, csrf_token: Field = "") -> Response:
-    _check_csrf(request, csrf_token)
-    user = _require_user(request)
+    check_csrf(request, csrf_token)
+    user = require_user(request, "to manage your feeds")
     try:
         token = _feeds(request).create_token(user.id)
     except FeedError as exc:
@@ -218,8 +204,8 @@ def create_feed_token(request: Request, csrf_token: Field = "") -> Response:
 
 @router.post("/account/feeds/token/{token_id}/revoke")
 def revoke_feed_token(request: Request, token_id: int, csrf_token: Field = "") -> Response:
-    _check_csrf(request, csrf_token)
-    user = _require_user(request)
+    check_csrf(request, csrf_token)
+    user = require_user(request, "to manage your feeds")
     if not _feeds(request).revoke_token(user.id, token_id):
         raise HTTPException(404, "no such personal feed of yours")
     return RedirectResponse("/account/feeds", status_code=303)
@@ -228,8 +214,8 @@ def revoke_feed_token(request: Request, token_id: int, csrf_token: Field = "") -
 @router.post("/account/feeds/searches")
 def save_search(request: Request, name: Field = "", q: Field = "", category: Field = "",
                 csrf_token: Field = "") -> Response:
-    _check_csrf(request, csrf_token)
-    user = _require_user(request)
+    check_csrf(request, csrf_token)
+    user = require_user(request, "to manage your feeds")
     try:
         _feeds(request).save_search(user.id, name, q, category)
     except FeedError as exc:
@@ -240,8 +226,8 @@ def save_search(request: Request, name: Field = "", q: Field = "", category: Fie
 
 @router.post("/account/feeds/searches/{search_id}/delete")
 def delete_search(request: Request, search_id: int, csrf_token: Field = "") -> Response:
-    _check_csrf(request, csrf_token)
-    user = _require_user(request)
+    check_csrf(request, csrf_token)
+    user = require_user(request, "to manage your feeds")
     if not _feeds(request).delete_search(user.id, search_id):
         raise HTTPException(404, "no such saved search of yours")
     return RedirectResponse("/account/feeds", status_code=303)

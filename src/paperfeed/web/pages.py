@@ -10,13 +10,14 @@ from datetime import date
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from paperfeed.store.personal import Personal
 from paperfeed.web import schemas as s
 from paperfeed.web.app import SafeJSONResponse
+from paperfeed.web.forms import check_csrf, local_path
 from paperfeed.web.security import CSRF_FIELD, Guard
 from paperfeed.web.views import Views
 
@@ -136,16 +137,13 @@ def paper(request: Request, ref: str) -> Response:
 @router.post("/papers/{ref:path}/vote")
 def vote(request: Request, ref: str, csrf_token: Annotated[str, Form()] = "",
          direction: Annotated[str, Form()] = "up", next: Annotated[str, Form()] = "") -> Response:
-    guard: Guard = request.app.state.guard
+    check_csrf(request, csrf_token)
     voter = request.state.voter
-    if not guard.csrf_ok(request.state.browser, csrf_token):
-        raise HTTPException(403, "this form has expired or did not come from paperfeed: "
-                                 "reload the page and vote again")
     result = _views(request).vote(ref, voter, up=direction != "undo")
     if "application/json" in request.headers.get("accept", ""):
         return SafeJSONResponse(result.model_dump(mode="json"))
     # Only local paths: an open redirect would let another site borrow our address.
-    target = next if next.startswith("/") and not next.startswith("//") else f"/papers/{ref}"
+    target = local_path(next, f"/papers/{ref}")
     return RedirectResponse(target, status_code=303)
 
 
