@@ -35,6 +35,10 @@ def test_onboard_from_a_pasted_list_then_rate_and_see_the_feed_change(live_serve
         first = _picks(browser.get("/feed").text)
         assert len(first) == 20
         assert all(reason.startswith("close to your paper “") for _, reason in first)
+        # And the words behind it (arxiv-sanity style), for most picks.
+        with_terms = [r for _, r in first if "; shared terms: " in r]
+        assert len(with_terms) >= 10, first
+        print("\n".join(r for _, r in first[:5]))
         # The list's topics (OOD detection, federated and continual learning, unlearning,
         # model merging, robustness, LLM data detection) are those of the top picks.
         topics = ("out-of-distribution", "ood", "federated", "continual", "unlearning",
