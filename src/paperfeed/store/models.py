@@ -7,6 +7,7 @@ generic column types, no dialect features in the schema.
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -21,7 +22,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
 
 class Base(DeclarativeBase):
@@ -206,41 +207,42 @@ class LoginFailure(Base):
     at: Mapped[datetime] = mapped_column(DateTime)
 
 
-class Rating(Base):
-    """A user's thumbs up (+1) or down (-1) on a paper; one a paper."""
-
-    __tablename__ = "ratings"
-    __table_args__ = (UniqueConstraint("user_id", "paper_id"),)
+class UserPaper:
+    """A user's relation to one paper: at most one row per (user, paper), gone with either."""
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"))
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Any, ...]:
+        # A constraint object belongs to one table: each subclass gets its own.
+        return (UniqueConstraint("user_id", "paper_id"),)
+
+
+class Rating(UserPaper, Base):
+    """A user's thumbs up (+1) or down (-1) on a paper; one a paper."""
+
+    __tablename__ = "ratings"
+
     value: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
 
-class SavedPaper(Base):
+class SavedPaper(UserPaper, Base):
     """A paper in a user's library, with the user's tags."""
 
     __tablename__ = "library"
-    __table_args__ = (UniqueConstraint("user_id", "paper_id"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"))
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     saved_at: Mapped[datetime] = mapped_column(DateTime)
 
 
-class ProfilePaper(Base):
+class ProfilePaper(UserPaper, Base):
     """A paper the user says is theirs (onboarding): the seed of their feed."""
 
     __tablename__ = "profile_papers"
-    __table_args__ = (UniqueConstraint("user_id", "paper_id"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"))
     added_at: Mapped[datetime] = mapped_column(DateTime)
 
 
@@ -256,14 +258,10 @@ class Follow(Base):
     value: Mapped[str] = mapped_column(String(200))
 
 
-class SeenPaper(Base):
+class SeenPaper(UserPaper, Base):
     """A paper shown to a user in a digest (or feed): never picked for them again."""
 
     __tablename__ = "seen_papers"
-    __table_args__ = (UniqueConstraint("user_id", "paper_id"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"))
     channel: Mapped[str] = mapped_column(String(16))  # digest | feed
     seen_at: Mapped[datetime] = mapped_column(DateTime)
