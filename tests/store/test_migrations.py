@@ -8,7 +8,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 import paperfeed.digest  # registers the digest models on Base
-import paperfeed.feeds  # registers the feed models on Base
+import paperfeed.feeds  # noqa: F401 - registers the feed models on Base
 from paperfeed.store import Store
 from paperfeed.store.models import Base
 
