@@ -4,19 +4,14 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable
 from datetime import date, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.config import Config
-from alembic.migration import MigrationContext
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import create_engine, inspect, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from paperfeed.catalog import Catalog
@@ -319,30 +314,6 @@ def test_a_bad_base_url_is_refused(store: Store, users: Users, source: CategoryS
     for url in ("javascript:alert(1)", "paperfeed.test", "http://x/?a=1"):
         with pytest.raises(DigestError, match="base URL"):
             send_digests(store, source, smtp.mailer, SENDER, base_url=url, now=at(DAY1))
-
-
-@pytest.mark.filterwarnings("ignore:.*expression-based index")
-def test_migration_0006_makes_exactly_the_digest_tables(store: Store, tmp_path: Path) -> None:
-    assert {"digest_settings", "digest_runs"} <= set(m.Base.metadata.tables)
-    with store.engine.connect() as conn:
-        diffs = compare_metadata(MigrationContext.configure(conn), m.Base.metadata)
-    assert [d for d in diffs if "digest_" in repr(d)] == []
-    # Up to 0006 and back down to 0005 on a fresh database: exactly the two tables.
-    engine = create_engine(f"sqlite:///{tmp_path / 'fresh.sqlite'}")
-    config = Config()
-    config.set_main_option("script_location", str(Path(m.__file__).parent / "migrations"))
-
-    def migrate(step: Callable[[Config, str], None], target: str) -> set[str]:
-        with engine.begin() as conn:
-            config.attributes["connection"] = conn
-            step(config, target)
-        return set(inspect(engine).get_table_names())
-
-    at_5 = migrate(command.upgrade, "0005")
-    at_6 = migrate(command.upgrade, "0006")
-    assert at_6 - at_5 == {"digest_settings", "digest_runs"}
-    assert migrate(command.downgrade, "0005") == at_5
-    engine.dispose()
 
 
 # --- unsubscribe tokens ------------------------------------------------------------------

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.config import Config
-from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, delete, inspect, select, text
+from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
 from paperfeed.accounts import Accounts
@@ -27,29 +23,6 @@ FEED_TABLES = {"feed_tokens", "saved_searches"}
 def catalog(data_dir: Path) -> Iterator[Catalog]:
     with Catalog(data_dir) as c:
         yield c
-
-
-@pytest.mark.filterwarnings("ignore:.*expression-based index")
-def test_migration_0007_makes_exactly_the_feed_tables(catalog: Catalog, tmp_path: Path) -> None:
-    assert set(m.Base.metadata.tables) >= FEED_TABLES
-    with catalog.store.engine.connect() as conn:
-        diffs = compare_metadata(MigrationContext.configure(conn), m.Base.metadata)
-    assert [d for d in diffs if any(t in repr(d) for t in FEED_TABLES)] == []
-    engine = create_engine(f"sqlite:///{tmp_path / 'fresh.sqlite'}")
-    config = Config()
-    config.set_main_option("script_location", str(Path(m.__file__).parent / "migrations"))
-
-    def migrate(step: Callable[[Config, str], None], target: str) -> set[str]:
-        with engine.begin() as conn:
-            config.attributes["connection"] = conn
-            step(config, target)
-        return set(inspect(engine).get_table_names())
-
-    before = migrate(command.upgrade, "0006")
-    after = migrate(command.upgrade, "0007")
-    assert after - before == FEED_TABLES
-    assert migrate(command.downgrade, "0006") == before
-    engine.dispose()
 
 
 def test_feed_tokens_are_stored_hashed_and_stop_when_revoked(catalog: Catalog) -> None:

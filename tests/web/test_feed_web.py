@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-import httpx
 import pytest
 
 from paperfeed.catalog import Catalog
@@ -38,7 +37,6 @@ def test_onboard_from_a_pasted_list_then_rate_and_see_the_feed_change(live_serve
         # And the words behind it (arxiv-sanity style), for most picks.
         with_terms = [r for _, r in first if "; shared terms: " in r]
         assert len(with_terms) >= 10, first
-        print("\n".join(r for _, r in first[:5]))
         # The list's topics (OOD detection, federated and continual learning, unlearning,
         # model merging, robustness, LLM data detection) are those of the top picks.
         topics = ("out-of-distribution", "ood", "federated", "continual", "unlearning",
@@ -108,4 +106,3 @@ def test_feed_excludes_rated_and_seen_and_has_no_duplicates(web_catalog: Catalog
     later = [p.paper_id for p in feed.picks(user, None, 15, True)]
     assert not set(later) & set(ids[:5])
     assert [p.paper_id for p in feed.picks(user, None, 15, False)][:5] == ids[:5]
-    assert httpx is not None
