@@ -33,14 +33,24 @@ b. Leave-group-out on seed publication lists (one research group per file).
    over splits. The seed papers are not in the corpus otherwise (checked and
    printed). A group's papers span several topics, so absolute numbers are low.
 
+paperfeed runs as shipped: embeddings plus the lexical part, whose tf-idf
+rows come from one corpus vocabulary (paperfeed.index.vocabulary, the
+settings `Catalog.vocabulary()` uses) fitted on the corpus papers plus the
+gold-standard and seed papers, as a store holding a user's papers and the
+candidates would be; like the tf-idf baseline's idf, it sees texts, never
+ratings. The same vocabulary gives the background's rows.
+
 Baselines, run in the same process on the same profiles: BM25 (bm25s, the
 candidate as query against each profile paper, best match), tf-idf cosine
-(scikit-learn, best match; skipped without it), mean-embedding cosine and
-max-embedding cosine. The model-choice tables list every candidate model.
+(scikit-learn, best match, idf over the task's own texts; skipped without it),
+mean-embedding cosine and max-embedding cosine. The model-choice tables list
+every candidate model.
 
 Tuning: the model and its constants were chosen on the 29 researchers of the
 dev evaluations file and the two dev seed groups (light tuning: about 30
-configurations); held-out runs should use this script unchanged.
+configurations for the embedding model, then 168 cheap combinations for the
+lexical part, listed in docs/decisions/ranker.md: not light); held-out runs
+should use this script unchanged.
 
     python benchmarks/bench_recommend.py \\
         --evaluations ../shared/data/reviewer-goldstandard/evaluations.tsv \\
@@ -70,12 +80,14 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from scipy import sparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import beir  # benchmarks/beir.py: the shared embedding cache
 from paperfeed.catalog import Catalog
 from paperfeed.embed import paper_text
+from paperfeed.index.vocabulary import Vocabulary
 from paperfeed.rank.profile import (
     DEFAULT_PARAMS,
     Background,
@@ -116,13 +128,16 @@ def log(message: str) -> None:
 
 @dataclass
 class Task:
-    """What a scorer may use: vectors, the lexical models' doc rows, the background."""
+    """What a scorer may use: vectors, the lexical models' doc rows, the background,
+    and tf-idf rows over the corpus vocabulary (paperfeed's lexical part)."""
 
     profile: Vectors
     profile_docs: list[int]
     candidates: Vectors
     candidate_docs: list[int] | None  # None: candidates are the whole lexical index
-    background: Background
+    background: Background  # with the corpus vocabulary's tf-idf rows
+    profile_terms: Any
+    candidate_terms: Any
 
 
 Scorer = Callable[[Task], Scores]
@@ -130,9 +145,16 @@ Scorer = Callable[[Task], Scores]
 
 def profile_scorer(params: RankerParams) -> Scorer:
     def score(task: Task) -> Scores:
-        rated = [RatedPaper(i, "", v) for i, v in enumerate(task.profile)]
-        return Profile.fit(rated, task.background, params).score(task.candidates)
+        rated = [RatedPaper(i, "", v, terms=task.profile_terms[i])
+                 for i, v in enumerate(task.profile)]
+        return Profile.fit(rated, task.background, params).score(
+            task.candidates, task.candidate_terms)
     return score
+
+
+def background_of(corpus: Vectors, corpus_terms: Any, rows: npt.NDArray[np.int64]) -> Background:
+    rows = np.sort(rows)
+    return Background(corpus[rows], corpus_terms[rows])
 
 
 def mean_cosine(task: Task) -> Scores:
@@ -204,17 +226,16 @@ def linear_svc(task: Task) -> Scores:
     return np.asarray(svm.decision_function(task.candidates), dtype=np.float64)
 
 
-def with_lexical(scorer: Scorer, lexical: Scorer, share: float = 0.35) -> Scorer:
-    """The ranker plus tf-idf, each standardised over the candidates (not shipped)."""
-    def score(task: Task) -> Scores:
-        a, b = scorer(task), lexical(task)
-        za = (a - a.mean()) / (a.std() or 1.0)
-        zb = (b - b.mean()) / (b.std() or 1.0)
-        return np.asarray((1 - share) * za + share * zb, dtype=np.float64)
-    return score
-
-
 # --- task a: the reviewer gold standard -------------------------------------------------
+
+
+def task_texts(args: argparse.Namespace) -> list[str]:
+    """Every gold-standard and seed paper's text: in a store they would be stored papers."""
+    texts = [paper_text(p.get("title") or "", p.get("abstract") or "")
+             for p in read_jsonl(args.papers)]
+    for path in args.seeds:
+        texts += [paper_text(r.title, r.abstract) for r in read_records(path) if r.abstract]
+    return texts
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -260,8 +281,8 @@ class GoldResult:
 
 
 def run_gold(
-    args: argparse.Namespace, corpus: Vectors, embedder: beir.CachedEmbedder,
-    with_candidates: bool,
+    args: argparse.Namespace, corpus: Vectors, corpus_terms: Any, vocabulary: Vocabulary,
+    embedder: beir.CachedEmbedder, with_candidates: bool,
 ) -> tuple[dict[str, GoldResult], int, int]:
     # Each record was one file named by its Semantic Scholar id (kept as "_file_id").
     papers = {str(p.get("_file_id") or p.get("ssId")): p for p in read_jsonl(args.papers)}
@@ -299,7 +320,9 @@ def run_gold(
     vectors = embedder.encode([paper_text(papers[p]["title"], papers[p]["abstract"])
                                for p in needed])
     row_of = {p: i for i, p in enumerate(needed)}
-    lexical = Lexical([paper_text(papers[p]["title"], papers[p]["abstract"]) for p in needed])
+    texts = [paper_text(papers[p]["title"], papers[p]["abstract"]) for p in needed]
+    lexical = Lexical(texts)
+    terms = vocabulary.transform(texts)
 
     methods: dict[str, Scorer] = {
         "paperfeed": profile_scorer(DEFAULT_PARAMS),
@@ -311,9 +334,6 @@ def run_gold(
         methods["tf-idf cosine (best profile match)"] = lexical.tfidf_scorer
     if with_candidates:
         methods |= candidate_scorers()
-        if lexical.tfidf is not None:
-            methods["blend + tf-idf (lexical, not shipped)"] = with_lexical(
-                profile_scorer(DEFAULT_PARAMS), lexical.tfidf_scorer)
 
     per_draw: dict[str, list[dict[str, tuple[float, float]]]] = {m: [] for m in methods}
     taus: dict[str, list[float]] = {m: [] for m in methods}
@@ -321,7 +341,7 @@ def run_gold(
         rng = random.Random(args.seed + draw)
         sample = np.random.default_rng(args.seed + draw).choice(
             len(corpus), min(args.background, len(corpus)), replace=False)
-        background = Background(corpus[np.sort(sample)])
+        background = background_of(corpus, corpus_terms, sample)
         results: dict[str, dict[str, tuple[float, float]]] = {m: {} for m in methods}
         for researcher, expertise in refs.items():
             # The authors' profile: most recent first, ties in year broken at random.
@@ -335,6 +355,8 @@ def run_gold(
                 candidates=vectors[[row_of[p] for p in rated]],
                 candidate_docs=[row_of[p] for p in rated],
                 background=background,
+                profile_terms=terms[[row_of[p] for p in chosen]],
+                candidate_terms=terms[[row_of[p] for p in rated]],
             )
             for name, scorer in methods.items():
                 scores = dict(zip(rated, scorer(task).tolist(), strict=True))
@@ -365,14 +387,27 @@ def run_gold(
 
 
 def candidate_scorers() -> dict[str, Scorer]:
-    """The models the ranker was chosen from (paperfeed's own classes, other params)."""
+    """The models the ranker was chosen from (paperfeed's own classes, other params).
+
+    Embedding-only rows have `lexical=0`: the ranker before the lexical part.
+    """
+    embedding_only = RankerParams(lexical=0.0)
     scorers: dict[str, Scorer] = {
         "cand: kNN max cosine": profile_scorer(RankerParams(method="max")),
         "cand: kNN mean (centroid) cosine": profile_scorer(RankerParams(method="mean")),
-        "cand: kNN smooth max (T=0.05)": profile_scorer(RankerParams(method="softmax")),
-        "cand: linear (ridge, balanced)": profile_scorer(RankerParams(method="linear")),
-        "cand: blend smooth max + ridge = paperfeed": profile_scorer(DEFAULT_PARAMS),
-        "cand: blend max + ridge": profile_scorer(RankerParams(method="blend", temperature=1e-3)),
+        "cand: kNN smooth max (T=0.05)": profile_scorer(RankerParams(method="softmax",
+                                                                     lexical=0.0)),
+        "cand: linear (ridge, balanced)": profile_scorer(RankerParams(method="linear",
+                                                                      lexical=0.0)),
+        "cand: blend smooth max + ridge (embeddings only, the previous ranker)":
+            profile_scorer(embedding_only),
+        "cand: blend max + ridge": profile_scorer(RankerParams(temperature=1e-3, lexical=0.0)),
+        "cand: lexical part alone (log smooth max tf-idf cosine)":
+            profile_scorer(RankerParams(lexical=1.0)),
+        **{f"cand: blend + lexical {w:g}, T_lex {t:g}"
+           + (" = paperfeed" if RankerParams(lexical=w, lexical_temperature=t) == DEFAULT_PARAMS
+              else ""): profile_scorer(RankerParams(lexical=w, lexical_temperature=t))
+           for w, t in LEXICAL_GRID},
     }
     try:
         import sklearn  # noqa: F401
@@ -381,6 +416,11 @@ def candidate_scorers() -> dict[str, Scorer]:
     else:
         scorers["cand: LinearSVC C=0.1, balanced (sklearn)"] = linear_svc
     return scorers
+
+
+# Lexical share and temperature of the model-choice rows (the product's is among them);
+# the whole grid tried is in docs/decisions/ranker.md.
+LEXICAL_GRID = [(0.2, 0.02), (0.3, 0.02), (0.4, 0.02), (0.3, 0.05)]
 
 
 # --- task b: leave-group-out on seed publication lists ------------------------------------
@@ -405,8 +445,8 @@ def ranks_of(held_scores: Scores, corpus_scores: Scores) -> npt.NDArray[np.float
 
 
 def run_seeds(
-    args: argparse.Namespace, catalog: Catalog, keys: list[int], corpus: Vectors,
-    embedder: beir.CachedEmbedder, with_candidates: bool,
+    args: argparse.Namespace, corpus_texts: list[str], corpus: Vectors, corpus_terms: Any,
+    vocabulary: Vocabulary, embedder: beir.CachedEmbedder, with_candidates: bool,
 ) -> tuple[dict[str, SeedResult], list[str]]:
     notes: list[str] = []
     groups: dict[str, list[str]] = {}
@@ -425,13 +465,11 @@ def run_seeds(
         f"{float(nearest.max()) if len(nearest) else float('nan'):.3f} "
         f"({int((nearest >= 0.95).sum())} at or above 0.95, the near-duplicate level)")
 
-    log(f"seeds: reading {len(keys):,} corpus texts for the lexical baselines")
-    texts_by_id = {s.id: paper_text(s.title, s.abstract) for s in catalog.store.iter_summaries()}
-    corpus_texts = [texts_by_id.get(k, "") for k in keys]
     t0 = time.perf_counter()
     lexical = Lexical(corpus_texts + seed_texts)
     log(f"seeds: lexical indexes built in {time.perf_counter() - t0:.0f} s")
-    n_corpus = len(keys)
+    n_corpus = len(corpus_texts)
+    all_terms = sparse.vstack([corpus_terms, vocabulary.transform(seed_texts)]).tocsr()
 
     methods: dict[str, Scorer] = {
         "paperfeed": profile_scorer(DEFAULT_PARAMS),
@@ -443,9 +481,6 @@ def run_seeds(
         methods["tf-idf cosine (best profile match)"] = lexical.tfidf_scorer
     if with_candidates:
         methods |= candidate_scorers()
-        if lexical.tfidf is not None:
-            methods["blend + tf-idf (lexical, not shipped)"] = with_lexical(
-                profile_scorer(DEFAULT_PARAMS), lexical.tfidf_scorer)
 
     all_vectors = np.vstack([corpus, seed_vectors]).astype(np.float32)
     ranks: dict[str, list[npt.NDArray[np.float64]]] = {m: [] for m in methods}
@@ -464,7 +499,9 @@ def run_seeds(
                 profile_docs=profile_rows.tolist(),
                 candidates=all_vectors,
                 candidate_docs=None,
-                background=Background(corpus[np.sort(sample)]),
+                background=background_of(corpus, corpus_terms, sample),
+                profile_terms=all_terms[profile_rows],
+                candidate_terms=all_terms,
             )
             for name, scorer in methods.items():
                 scores = scorer(task)
@@ -487,11 +524,17 @@ def run_seeds(
 # --- retraining speed -------------------------------------------------------------------
 
 
-def retrain_timing(corpus: Vectors, background_size: int, seed: int) -> list[tuple[str, float]]:
+def retrain_timing(
+    corpus: Vectors, corpus_texts: list[str], corpus_terms: Any, vocabulary: Vocabulary,
+    background_size: int, seed: int,
+) -> list[tuple[str, float]]:
+    """Per-request costs of the feed: every rating refits, candidates get tf-idf rows."""
     rng = np.random.default_rng(seed)
     picks = rng.choice(len(corpus), 50 + background_size + 60, replace=False)
-    positives = [RatedPaper(int(i), "", corpus[i]) for i in picks[:50]]
-    background = Background(corpus[picks[50:50 + background_size]])
+    positives = [RatedPaper(int(i), "", corpus[i], terms=corpus_terms[int(i)])
+                 for i in picks[:50]]
+    background = Background(corpus[picks[50:50 + background_size]],
+                            corpus_terms[picks[50:50 + background_size]])
     t0 = time.perf_counter()
     _ = background.gram
     gram_ms = (time.perf_counter() - t0) * 1e3
@@ -501,21 +544,29 @@ def retrain_timing(corpus: Vectors, background_size: int, seed: int) -> list[tup
     refits = []
     for i in picks[-60:]:
         t0 = time.perf_counter()
-        profile.with_rated(RatedPaper(int(i), "", corpus[i], "down"))
+        profile.with_rated(RatedPaper(int(i), "", corpus[i], "down", corpus_terms[int(i)]))
         refits.append((time.perf_counter() - t0) * 1e3)
-    candidates = corpus[rng.choice(len(corpus), 1000, replace=False)]
+    rows = rng.choice(len(corpus), 2000, replace=False)
     t0 = time.perf_counter()
-    profile.score(candidates)
+    terms = vocabulary.transform([corpus_texts[i] for i in rows])
+    transform_ms = (time.perf_counter() - t0) * 1e3
+    t0 = time.perf_counter()
+    profile.score(corpus[rows[:1000]], terms[:1000])
     score_1k = (time.perf_counter() - t0) * 1e3
     t0 = time.perf_counter()
-    profile.score(corpus)
+    profile.score(corpus[rows[:1000]])
+    score_1k_embeddings = (time.perf_counter() - t0) * 1e3
+    t0 = time.perf_counter()
+    profile.score(corpus, corpus_terms)
     score_all = (time.perf_counter() - t0) * 1e3
     return [
         (f"background Gram matrix, once per background ({background_size:,} papers)", gram_ms),
         ("first fit: 50 positives", first_ms),
         ("refit after one new rating, median of 60", float(np.median(refits))),
         ("refit after one new rating, 90th percentile", float(np.percentile(refits, 90))),
+        ("tf-idf rows of 2,000 candidate texts (the feed's shortlist)", transform_ms),
         ("score 1,000 candidates", score_1k),
+        ("score 1,000 candidates, embeddings only (no tf-idf rows)", score_1k_embeddings),
         (f"score the whole corpus ({len(corpus):,})", score_all),
     ]
 
@@ -545,7 +596,7 @@ def print_gold(results: dict[str, GoldResult], n_researchers: int, dropped: int,
           "| tau ratio paperfeed/baseline |")
     print("|---|---|---|---|---|---|---|---|")
     for name, result in results.items():
-        if name == "paperfeed" or name.startswith(("cand:", "blend +")):
+        if name == "paperfeed" or name.startswith("cand:"):
             continue
         low, high = ours.difference_ci(result)
         print(f"| {name} | {result.loss:.3f} | {ours.loss:.3f} | {ratio(result.loss, ours.loss)} "
@@ -558,7 +609,7 @@ def print_gold(results: dict[str, GoldResult], n_researchers: int, dropped: int,
     print("|---|---|---|---|---|")
     for name, loss, source in REPORTED:
         print(f"| {name} | {loss:.2f} | {source} | {ours.loss:.3f} | {ratio(loss, ours.loss)} |")
-    candidates = {n: r for n, r in results.items() if n.startswith(("cand:", "blend +"))}
+    candidates = {n: r for n, r in results.items() if n.startswith("cand:")}
     if candidates:
         print("\nModel choice (same draws; 'cand:' rows are paperfeed.rank.profile with other "
               "parameters unless marked):\n")
@@ -583,12 +634,12 @@ def print_seeds(results: dict[str, SeedResult], notes: list[str], n_corpus: int,
           "| MRR (paperfeed) | MRR ratio | median rank (baseline) | median rank (paperfeed) |")
     print("|---|---|---|---|---|---|---|---|---|")
     for name, r in results.items():
-        if name == "paperfeed" or name.startswith(("cand:", "blend +")):
+        if name == "paperfeed" or name.startswith("cand:"):
             continue
         print(f"| {name} | {r.recall:.3f} | {ours.recall:.3f} | {ratio(ours.recall, r.recall)} "
               f"| {r.mrr:.4f} | {ours.mrr:.4f} | {ratio(ours.mrr, r.mrr)} "
               f"| {r.median_rank:,.0f} | {ours.median_rank:,.0f} |")
-    candidates = {n: r for n, r in results.items() if n.startswith(("cand:", "blend +"))}
+    candidates = {n: r for n, r in results.items() if n.startswith("cand:")}
     if candidates:
         print("\nModel choice on the same splits:\n")
         print("| candidate | R@50 | MRR | median rank |")
@@ -630,28 +681,47 @@ def main(argv: Sequence[str] | None = None) -> None:
     if not model_id or len(index) == 0:
         parser.error(f"no indexed corpus in {catalog.store.data_dir}; ingest and index first")
     keys = sorted(index.keys())
-    log(f"corpus: reading {len(keys):,} stored vectors")
+    log(f"corpus: reading {len(keys):,} stored vectors and texts")
     corpus = np.stack([index.embedding(k) for k in keys]).astype(np.float32)
+    texts_by_id = {s.id: paper_text(s.title, s.abstract) for s in catalog.store.iter_summaries()}
+    corpus_texts = [texts_by_id.get(k, "") for k in keys]
+    del texts_by_id
     embedder = beir.CachedEmbedder(lambda: catalog.embedder, model_id)
+    t0 = time.perf_counter()
+    vocabulary = Vocabulary.fit_sample(corpus_texts + task_texts(args))
+    vocabulary_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    corpus_terms = vocabulary.transform(corpus_texts)
+    log(f"corpus: vocabulary fitted in {vocabulary_s:.1f} s, tf-idf rows of the corpus in "
+        f"{time.perf_counter() - t0:.0f} s")
 
     print("# Recommendation quality of paperfeed.rank.profile\n")
+    settings = vocabulary.settings
     print(f"Corpus: {len(keys):,} papers in {catalog.store.data_dir} ({model_id}). Ranker "
           f"parameters: {DEFAULT_PARAMS.method}, ridge {DEFAULT_PARAMS.ridge}, blend "
-          f"{DEFAULT_PARAMS.blend}, temperature {DEFAULT_PARAMS.temperature}; background "
-          f"{args.background:,} corpus papers. Tuned on the dev split (the 29 researchers of "
-          f"the dev evaluations file and the dev seed groups).")
+          f"{DEFAULT_PARAMS.blend}, temperature {DEFAULT_PARAMS.temperature}; lexical part "
+          f"{DEFAULT_PARAMS.lexical} (temperature {DEFAULT_PARAMS.lexical_temperature}) over "
+          f"the corpus vocabulary ({len(vocabulary):,} terms, 1-{settings.max_ngram}-grams, "
+          f"min_df {settings.min_df}, fitted on {vocabulary.n_docs:,} of "
+          f"{vocabulary.corpus_size:,} papers in {vocabulary_s:.0f} s); background "
+          f"{args.background:,} corpus papers. "
+          f"Tuned on the dev split (the 29 researchers of the dev evaluations file and the dev "
+          f"seed groups).")
 
-    gold, n_researchers, dropped = run_gold(args, corpus, embedder, not args.no_candidates)
+    gold, n_researchers, dropped = run_gold(args, corpus, corpus_terms, vocabulary, embedder,
+                                            not args.no_candidates)
     print_gold(gold, n_researchers, dropped, args)
     if args.seeds:
-        seeds, notes = run_seeds(args, catalog, keys, corpus, embedder, not args.no_candidates)
+        seeds, notes = run_seeds(args, corpus_texts, corpus, corpus_terms, vocabulary, embedder,
+                                 not args.no_candidates)
         print_seeds(seeds, notes, len(keys), args)
 
     print(f"\n## Retraining speed (50 positives, {args.background:,} background papers, "
           f"{os.cpu_count()} cores)\n")
     print("| step | ms |")
     print("|---|---|")
-    for step, ms in retrain_timing(corpus, args.background, args.seed):
+    for step, ms in retrain_timing(corpus, corpus_texts, corpus_terms, vocabulary,
+                                   args.background, args.seed):
         print(f"| {step} | {ms:.1f} |")
     print(f"\nTotal run time {time.perf_counter() - started:.0f} s.")
     catalog.close()

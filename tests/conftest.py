@@ -62,3 +62,17 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         for reason in reasons[:10]:
             print(f"  {reason}")
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture(scope="session")
+def card_tagger(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The cards' task/dataset tagger trained once on the real annotated data: the shipped
+    recipe without its word clusters (which cost 2-4 min over the 75k corpus) and with fewer
+    iterations, so the suite stays quick; the shipped model is measured in benchmarks/."""
+    from paperfeed.cards.tagger import TaggerConfig, train_default
+
+    shared_path("scierc")
+    shared_path("nlp-tdms-tdmsci")
+    path = tmp_path_factory.mktemp("tagger") / "card-tagger.crfsuite"
+    train_default(SHARED_DATA, path, config=TaggerConfig(clusters=False, max_iterations=60))
+    return path

@@ -14,12 +14,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
 
+from paperfeed.cards.build import BuildReport, CardMaker, build_cards
+from paperfeed.cards.model import Card
 from paperfeed.embed import Embedder, load_embedder
 from paperfeed.errors import PaperfeedError, SourceError
 from paperfeed.index import IndexDoc, PaperIndex, SearchFilters, SearchHit
+from paperfeed.index.vocabulary import VOCABULARY_FILE, Vocabulary, VocabularyError
 from paperfeed.records import PaperRecord
 from paperfeed.sources import read_records
 from paperfeed.store import IngestReport, PaperSummary, Store, StoredPaper
+from paperfeed.store.cards import CardStore, PaperText
 
 Progress = Callable[[int], None]
 
@@ -69,6 +73,7 @@ class Catalog:
         self._embedder_source = embedder
         self._embedder: Embedder | None = None
         self._index: PaperIndex | None = None
+        self._card_maker: CardMaker | None = None
 
     @property
     def embedder(self) -> Embedder:
@@ -196,8 +201,68 @@ class Catalog:
         sort: Literal["relevance", "date"] = "relevance",
         mode: Literal["hybrid", "lexical", "dense"] = "hybrid",
     ) -> list[Result]:
-        hits = self.index.search(query, k=k, offset=offset, filters=filters, sort=sort, mode=mode)
+        """Search; card facets in the query (`dataset:LaSOT`, `has:code` ...) restrict the
+        results to the papers whose cards match them, the other words rank them."""
+        text, filters = self.with_facets(query, filters)
+        hits = self.index.search(text, k=k, offset=offset, filters=filters, sort=sort, mode=mode)
         return self._attach(hits)
+
+    def with_facets(self, query: str, filters: SearchFilters | None
+                    ) -> tuple[str, SearchFilters | None]:
+        """The query's text without card facets, and the filters narrowed by them."""
+        from dataclasses import replace
+
+        from paperfeed.cards.facets import split_facets
+
+        text, wanted = split_facets(query)
+        if wanted.is_empty():
+            return query, filters
+        keys = self.cards.matching(datasets=wanted.datasets, tasks=wanted.tasks,
+                                   kinds=wanted.kinds, has=wanted.has)
+        if keys is None:
+            return text, filters
+        base = filters or SearchFilters()
+        if base.keys is not None:
+            keys &= base.keys
+        return text, replace(base, keys=frozenset(keys))
+
+    # --- cards --------------------------------------------------------------------
+
+    @property
+    def cards(self) -> CardStore:
+        return CardStore(self.store)
+
+    @property
+    def card_maker(self) -> CardMaker:
+        """The extractor with its tagger, loaded on first use."""
+        if self._card_maker is None:
+            self._card_maker = CardMaker.for_store(self.store)
+        return self._card_maker
+
+    def reset_card_maker(self) -> None:
+        """Forget the loaded tagger (after training a new one)."""
+        self._card_maker = None
+
+    def update_cards(self, *, progress: Progress | None = None, workers: int | None = None
+                     ) -> BuildReport:
+        """Extract the cards of papers with none or a stale one (see `cards.build`)."""
+        return build_cards(self.store, progress=progress, workers=workers,
+                           maker=self.card_maker)
+
+    def cards_pending(self) -> int:
+        return self.cards.count_stale(self.card_maker.version)
+
+    def card(self, paper: StoredPaper) -> Card:
+        """The paper's card; one missing or stale (not built yet) is extracted and kept now."""
+        maker = self.card_maker
+        stored = self.cards.get(paper.id)
+        if stored is not None and stored.version == maker.version:
+            return stored
+        r = paper.record
+        card = maker.make(PaperText(id=paper.id, title=r.title, abstract=r.abstract,
+                                    comment=r.comment, revision=paper.revision))
+        self.cards.save([(paper.id, paper.revision, card)])
+        return card
 
     def search_many(
         self, queries: Sequence[str], *, k: int = 10, filters: SearchFilters | None = None,
@@ -215,6 +280,25 @@ class Catalog:
     def related(self, ref: str, *, k: int = 10) -> tuple[StoredPaper, list[Result]]:
         paper = self.find(ref)
         return paper, self._attach(self.index.related(paper.id, k=k))
+
+    def vocabulary(self) -> Vocabulary:
+        """The corpus vocabulary (term → idf) in the index folder, for the ranker's lexical part.
+
+        Fitted on the stored titles and abstracts (up to 200,000 of them) and saved
+        on first use, and again when the store has grown by more than a fifth since
+        (idf drifts slowly; a fit takes about 40 s for 75,000 papers). Callers keep it.
+        """
+        path = self.store.subdir("index") / VOCABULARY_FILE
+        size = self.store.count()
+        try:
+            vocabulary = Vocabulary.load(path) if path.exists() else None
+        except VocabularyError:
+            vocabulary = None  # damaged: fit a new one over it
+        if vocabulary is None or size > 1.2 * vocabulary.corpus_size:
+            vocabulary = Vocabulary.fit_sample(
+                f"{s.title} {s.abstract}" for s in self.store.iter_summaries())
+            vocabulary.save(path)
+        return vocabulary
 
     def stats(self) -> dict[str, Any]:
         stats = self.store.stats()

@@ -8,8 +8,11 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+from scipy import sparse
 
+from paperfeed.index.vocabulary import TfidfSettings, Vocabulary
 from paperfeed.rank.profile import (
+    DEFAULT_PARAMS,
     Background,
     Profile,
     RankerParams,
@@ -312,3 +315,159 @@ def test_diversify_returns_unique_ids_at_most_k(
     for i, a in enumerate(feed):
         for b in feed[i + 1:]:
             assert float(rows[position[a]] @ rows[position[b]]) < threshold + 1e-5
+
+
+# --- the lexical part: tf-idf rows over a corpus vocabulary -------------------------------
+
+LEXICAL_TEXTS = [
+    "Lidar point clouds for autonomous driving.",
+    "Lidar odometry and mapping for mobile robots.",
+    "Image classification with convolutional networks.",
+    "Language models for machine translation.",
+    "Reinforcement learning for robot control.",
+    "Graph neural networks for molecules.",
+    "Speech recognition with transformers.",
+    "Image segmentation with transformers.",
+]
+
+
+@pytest.fixture(scope="module")
+def vocabulary() -> Vocabulary:
+    return Vocabulary.fit(LEXICAL_TEXTS * 3, settings=TfidfSettings(min_df=1))
+
+
+def lexical_background(vocabulary: Vocabulary, n: int = 300) -> Background:
+    rng = np.random.default_rng(11)
+    texts = [LEXICAL_TEXTS[i % len(LEXICAL_TEXTS)] for i in range(n)]
+    return Background(unit(rng.standard_normal((n, DIM))), vocabulary.transform(texts))
+
+
+def lexical_profile(vocabulary: Vocabulary, background: Background, topic: Matrix,
+                    rng: np.random.Generator, params: RankerParams = DEFAULT_PARAMS) -> Profile:
+    texts = ["Lidar semantic segmentation of point clouds.",
+             "Lidar-based localisation in urban scenes."]
+    terms = vocabulary.transform(texts)
+    papers = [RatedPaper(i + 1, t, v, "own", terms[i])
+              for i, (t, v) in enumerate(zip(texts, around(topic, 2, rng), strict=True))]
+    return Profile.fit(papers, background, params)
+
+
+def test_a_candidate_sharing_rare_words_with_the_positives_rises(
+    vocabulary: Vocabulary, rng: np.random.Generator, topics: Matrix
+) -> None:
+    profile = lexical_profile(vocabulary, lexical_background(vocabulary), topics[0], rng)
+    assert profile.lexical
+    # Two candidates with the same embedding: only their words differ.
+    vector = around(topics[0], 1, rng)
+    vectors = np.vstack([vector, vector])
+    terms = vocabulary.transform(["Lidar point clouds in the rain.",
+                                  "Speech recognition in the rain."])
+    with_words = profile.score(vectors, terms)
+    assert with_words[0] > with_words[1]
+    embeddings_only = profile.score(vectors)
+    assert embeddings_only[0] == pytest.approx(embeddings_only[1])
+    # Among papers of other topics, the one that says "lidar" is ranked above the others.
+    others = np.vstack([around(topics[1], 6, rng), vector])
+    texts = ["Graph neural networks for molecules."] * 5 + [
+        "Lidar mapping with graph neural networks.", "Speech recognition with transformers."]
+    ranked = profile.rank(list(range(7)), others, vocabulary.transform(texts))
+    before = [i for i, _ in profile.rank(list(range(7)), others)]
+    after = [i for i, _ in ranked]
+    assert after.index(5) < before.index(5)
+
+
+def test_without_tf_idf_rows_the_score_is_the_embedding_blend(
+    vocabulary: Vocabulary, rng: np.random.Generator, topics: Matrix
+) -> None:
+    background = lexical_background(vocabulary)
+    profile = lexical_profile(vocabulary, background, topics[0], np.random.default_rng(1))
+    plain = Profile.fit([RatedPaper(p.id, p.title, p.vector) for p in profile.rated],
+                        Background(background.vectors))
+    off = lexical_profile(vocabulary, background, topics[0], np.random.default_rng(1),
+                          RankerParams(lexical=0.0))
+    candidates = unit(rng.standard_normal((20, DIM)))
+    terms = vocabulary.transform(LEXICAL_TEXTS * 2 + ["", "lidar", "", ""])
+    assert not plain.lexical and not off.lexical
+    # float32 vectors normalised twice differ in the last bits.
+    np.testing.assert_allclose(profile.score(candidates), plain.score(candidates), atol=1e-5)
+    np.testing.assert_allclose(plain.score(candidates, terms), plain.score(candidates))
+    np.testing.assert_allclose(off.score(candidates, terms), plain.score(candidates), atol=1e-5)
+
+
+def test_the_lexical_part_is_standardised_on_the_background(
+    vocabulary: Vocabulary, rng: np.random.Generator, topics: Matrix
+) -> None:
+    background = lexical_background(vocabulary)
+    profile = lexical_profile(vocabulary, background, topics[0], rng,
+                              RankerParams(lexical=1.0))
+    scores = profile.score(background.vectors, background.terms)
+    assert scores.mean() == pytest.approx(0.0, abs=1e-9)
+    assert scores.std() == pytest.approx(1.0, abs=1e-6)
+
+
+def test_refits_keep_the_lexical_part(
+    vocabulary: Vocabulary, rng: np.random.Generator, topics: Matrix
+) -> None:
+    profile = lexical_profile(vocabulary, lexical_background(vocabulary), topics[0], rng)
+    down = RatedPaper(99, "Speech", around(topics[2], 1, rng)[0], "down")
+    liked = RatedPaper(98, "Mapping", around(topics[0], 1, rng)[0], "up")  # no tf-idf row
+    refitted = profile.with_rated(down, liked)
+    assert refitted.lexical
+    terms = vocabulary.transform(["lidar", "speech"])
+    assert np.all(np.isfinite(refitted.score(unit(rng.standard_normal((2, DIM))), terms)))
+
+
+def test_the_lexical_part_needs_background_rows_and_a_positive_row(
+    vocabulary: Vocabulary, rng: np.random.Generator, topics: Matrix, background: Background
+) -> None:
+    # A background without tf-idf rows: nothing to standardise on, so no lexical part.
+    assert not lexical_profile(vocabulary, background, topics[0], rng).lexical
+    # No positive with a row.
+    bare = Profile.fit(own_papers(around(topics[0], 2, rng)), lexical_background(vocabulary))
+    assert not bare.lexical
+    # Cold start without a background, and the plain kNN baselines, stay embeddings only.
+    assert not Profile.fit(
+        [RatedPaper(1, "x", topics[0], "own", vocabulary.transform(["lidar"]))]).lexical
+    assert not lexical_profile(vocabulary, lexical_background(vocabulary), topics[0], rng,
+                               RankerParams(method="max")).lexical
+
+
+def test_bad_tf_idf_rows_raise_clear_errors(
+    vocabulary: Vocabulary, rng: np.random.Generator, topics: Matrix
+) -> None:
+    background = lexical_background(vocabulary)
+    profile = lexical_profile(vocabulary, background, topics[0], rng)
+    vectors = unit(rng.standard_normal((2, DIM)))
+    with pytest.raises(ValueError, match="tf-idf rows have shape"):
+        profile.score(vectors, vocabulary.transform(["lidar"]))  # one row for two vectors
+    with pytest.raises(ValueError, match="tf-idf rows have shape"):
+        profile.score(vectors, sparse.csr_matrix((2, len(vocabulary) + 1)))
+    with pytest.raises(ValueError, match="NaN"):
+        profile.score(vectors, sparse.csr_matrix(np.full((2, len(vocabulary)), np.nan)))
+    with pytest.raises(ValueError, match="differ in length"):
+        Background(background.vectors, background.terms[:10])
+    with pytest.raises(ValueError, match="width"):
+        Profile.fit([RatedPaper(1, "x", topics[0], "own", sparse.csr_matrix((1, 3)))],
+                    background)
+    with pytest.raises(ValueError, match="lexical"):
+        RankerParams(lexical=1.5)
+    with pytest.raises(ValueError, match="temperatures"):
+        RankerParams(lexical_temperature=0.0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    weights=arrays(np.float64, (6, 5), elements=st.floats(0, 1e6) | st.just(0.0)),
+    share=st.floats(0.0, 1.0),
+)
+def test_lexical_scores_are_finite_for_any_nonnegative_rows(
+    weights: Matrix, share: float
+) -> None:
+    rng = np.random.default_rng(5)
+    background = Background(unit(rng.standard_normal((40, DIM))),
+                            sparse.csr_matrix(rng.random((40, 5))))
+    rated = [RatedPaper(i, "", unit(rng.standard_normal(DIM))[0], "own",
+                        sparse.csr_matrix(weights[i])) for i in range(2)]
+    profile = Profile.fit(rated, background, RankerParams(lexical=share))
+    scores = profile.score(unit(rng.standard_normal((4, DIM))), weights[2:])
+    assert scores.shape == (4,) and np.all(np.isfinite(scores))

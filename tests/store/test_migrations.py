@@ -13,7 +13,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
 
 import paperfeed.digest  # registers the digest models on Base
-import paperfeed.feeds  # noqa: F401 - registers the feed models on Base
+import paperfeed.feeds
+import paperfeed.store.cards  # noqa: F401 - registers the feed and card models on Base
 from paperfeed.store import Store
 from paperfeed.store.models import Base
 from paperfeed.store.store import _MIGRATIONS
@@ -38,6 +39,7 @@ ADDED = {
     "0005": {"profile_papers", "follows", "seen_papers"},
     "0006": {"digest_settings", "digest_runs"},
     "0007": {"feed_tokens", "saved_searches"},
+    "0008": {"cards", "card_facets"},
 }
 
 

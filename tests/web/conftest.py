@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import shutil
 from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
@@ -38,7 +39,7 @@ CORPUS_PAPERS = 711  # exactly the listing days 2025-03-18, 19 and 20
 
 
 @pytest.fixture(scope="session")
-def web_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def web_data(tmp_path_factory: pytest.TempPathFactory, card_tagger: Path) -> Path:
     daily = shared_path("arxiv-daily-cs", "arxiv_daily_cs_unique.jsonl.gz")
     seeds = shared_path("seeds")
     root = tmp_path_factory.mktemp("web")
@@ -48,11 +49,16 @@ def web_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
         for record in HOSTILE:
             out.write(json.dumps(record) + "\n")
     data = root / "data"
+    # The cards are made with the trained tagger, as after `paperfeed quickstart`.
+    (data / "models").mkdir(parents=True)
+    for made in card_tagger.parent.iterdir():
+        shutil.copy(made, data / "models" / made.name)
     with Catalog(data) as catalog:
         for path in [corpus, *sorted(seeds.glob("*.txt"))]:
             report = catalog.ingest_file(path)
             assert report.error is None, report.error
         catalog.update_index()
+        catalog.update_cards(workers=1)
     return data
 
 

@@ -107,7 +107,8 @@ def test_authors_search_and_page(client: httpx.Client) -> None:
 @pytest.mark.parametrize(("path", "params", "where"), [
     ("/api/v1/daily", {"date": "yesterday"}, "query parameter 'date'"),
     ("/api/v1/daily", {"per_page": 1000}, "query parameter 'per_page'"),
-    ("/api/v1/search", {}, "query parameter 'q'"),
+    ("/api/v1/search", {"q": "x" * 501}, "query parameter 'q'"),
+    ("/api/v1/search", {"dataset": "d" * 201}, "query parameter 'dataset.0'"),
     ("/api/v1/search", {"q": "x", "sort": "random"}, "query parameter 'sort'"),
     ("/api/v1/trending", {"window": "year"}, "query parameter 'window'"),
 ])

@@ -208,6 +208,41 @@ def test_store_page_and_hostile_paper(web: Watched) -> None:
     web.shot("hostile-paper")
 
 
+def test_dataset_leaderboard_links_each_figure_to_its_sentence(web: Watched) -> None:
+    page = web.page
+    web.goto("/datasets")
+    page.get_by_role("link", name="LaSOT", exact=True).click()
+    page.wait_for_url(re.compile(r"/datasets/LaSOT$"))
+    assert page.locator("h1").inner_text().startswith("LaSOT")
+    row = page.locator("tr", has_text="CompressTracker")
+    figure = row.locator(".figures a", has_text="66.1%")
+    assert figure.is_visible()
+    # The figure's source sentence is on the leaderboard itself, quoted under the figure.
+    assert "66.1%" in row.locator(".figures q").first.inner_text()
+    web.shot("dataset")
+    figure.click()
+    page.wait_for_url(re.compile(r"/papers/.+#result-\d+$"))
+    target = page.locator("tr:target")
+    assert target.count() == 1 and "66.1%" in target.inner_text()
+    assert page.get_by_role("heading", name="System card").is_visible()
+    web.shot("paper-card")
+    # From the card, a task link opens that task's page.
+    page.locator(".system-card a.tag").first.click()
+    page.wait_for_url(re.compile(r"/(tasks|datasets)/"))
+    assert page.locator("table.leaderboard tbody tr").count() >= 1
+
+
+def test_search_with_card_facets(web: Watched) -> None:
+    page = web.page
+    web.goto("/search?q=" + "detection has:code")
+    cards = page.locator("article.paper")
+    assert cards.count() >= 1
+    for i in range(cards.count()):
+        assert cards.nth(i).locator(".badge", has_text="code").count() == 1
+    assert page.locator(".card-line").count() >= 1
+    web.shot("search-facets")
+
+
 def test_keyboard_only_navigation(web: Watched) -> None:
     page = web.page
     web.goto("/daily")
@@ -234,7 +269,8 @@ def test_keyboard_only_navigation(web: Watched) -> None:
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"/search\?q=token\+pruning"))
     for path in ("/daily", "/search?q=x", "/trending", "/authors?q=liu", "/stats",
-                 "/papers/2503.11731", "/authors/xianming%20zeng"):
+                 "/papers/2503.11731", "/authors/xianming%20zeng", "/datasets",
+                 "/datasets/LaSOT", "/tasks"):
         web.goto(path)
         assert unlabelled_controls(page) == [], path
         # Every page has one h1 and a visible focus target for the skip link.
@@ -244,7 +280,8 @@ def test_keyboard_only_navigation(web: Watched) -> None:
 def test_readable_on_a_phone(browser: Any, live_server: str) -> None:
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     page = context.new_page()
-    for path, name in (("/daily", "phone-daily"), ("/papers/2503.11731", "phone-paper")):
+    for path, name in (("/daily", "phone-daily"), ("/papers/2503.11731", "phone-paper"),
+                       ("/datasets/LaSOT", "phone-dataset")):
         page.goto(live_server + path)
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, (path, overflow)

@@ -21,6 +21,8 @@ OPERATIONS = [
     ("GET", "/api/v1/daily"), ("GET", "/api/v1/trending"), ("GET", "/api/v1/search"),
     ("GET", "/api/v1/papers/{ref}/related"), ("GET", "/api/v1/papers/{ref}"),
     ("GET", "/api/v1/authors"), ("GET", "/api/v1/authors/{key}"), ("GET", "/api/v1/session"),
+    ("GET", "/api/v1/datasets"), ("GET", "/api/v1/datasets/{name}"), ("GET", "/api/v1/tasks"),
+    ("GET", "/api/v1/tasks/{name}"),
     ("GET", "/api/v1/me"), ("PUT", "/api/v1/papers/{ref}/rating"),
     ("POST", "/api/v1/library/{ref}"), ("DELETE", "/api/v1/library/{ref}"),
     ("GET", "/api/v1/library"),

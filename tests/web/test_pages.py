@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from tests.web.conftest import SCRIPT_TITLE
@@ -72,6 +72,8 @@ def test_pages_never_fail_on_any_query(client: httpx.Client, params: dict[str, s
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 @given(ref=st.text(min_size=1, max_size=300))
 def test_paper_pages_never_fail_on_any_reference(client: httpx.Client, ref: str) -> None:
+    # "." and ".." are dot segments: the client resolves them (RFC 3986) before sending.
+    assume(ref not in (".", ".."))
     response = client.get("/papers/" + quote(ref, safe=""))
     assert response.status_code in (200, 404), (ref, response.status_code)
 

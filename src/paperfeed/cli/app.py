@@ -7,6 +7,7 @@ traceback only with `--debug`. Every command that lists things takes `--json`.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from datetime import date
@@ -65,9 +66,11 @@ err_console = Console(stderr=True)
 
 
 def _add_subcommands() -> None:
+    from paperfeed.cli.cards import cards_app
     from paperfeed.cli.digest import digest_app
 
     app.add_typer(digest_app, name="digest")
+    app.add_typer(cards_app, name="cards")
 
 
 _add_subcommands()
@@ -213,15 +216,26 @@ def ingest(
 
 
 def _update_index(catalog: Catalog, out: Console, *, full: bool = False) -> int:
+    """Bring the search index and the system cards up to date with the store."""
+    from paperfeed.cli.cards import update_cards
     from paperfeed.cli.render import progress_bar
 
     pending = catalog.store.count() if full else catalog.pending_for_update()
-    if not pending:
-        return 0
-    if not full and catalog.index_is_stale():
-        out.print("[yellow]The index was built with another model: rebuilding it.[/yellow]")
-    with progress_bar(out, "index", pending) as advance:
-        return catalog.update_index(progress=advance, full=full)
+    indexed = 0
+    if pending:
+        if not full and catalog.index_is_stale():
+            out.print("[yellow]The index was built with another model: rebuilding it.[/yellow]")
+        with progress_bar(out, "index", pending) as advance:
+            indexed = catalog.update_index(progress=advance, full=full)
+    update_cards(catalog, out)
+    from paperfeed.index.vocabulary import VOCABULARY_FILE
+
+    if indexed or not (catalog.store.subdir("index") / VOCABULARY_FILE).exists():
+        # The feed's tf-idf vocabulary: fitted here (about 40 s for 75k papers, and only
+        # when the store grew by a fifth) rather than inside someone's first feed request.
+        with out.status("corpus vocabulary for the personal feed"):
+            catalog.vocabulary()
+    return indexed
 
 
 @app.command()
@@ -313,7 +327,9 @@ def _filters(date_from: str | None, date_to: str | None, category: list[str] | N
 @app.command()
 @handle_errors
 def search(
-    query: Annotated[str | None, typer.Argument(help='Words, or "a phrase" in quotes.')] = None,
+    query: Annotated[str | None, typer.Argument(
+        help='Words, "a phrase" in quotes, and card facets: dataset:LaSOT task:"object '
+             'tracking" kind:benchmark has:code.')] = None,
     k: Annotated[int, typer.Option("--k", "-k", min=1, max=1000, help="How many results.")] = 10,
     page: Annotated[int, typer.Option("--page", min=1, help="Result page (k per page).")] = 1,
     date_from: Annotated[str | None, typer.Option("--from", help="Earliest date, YYYY-MM-DD.")]
@@ -360,10 +376,17 @@ def search(
         offset = (page - 1) * k
         results = catalog.search(query, k=k, offset=offset, filters=filters, sort=sort_l,
                                  mode=mode_l)
+        cards = catalog.cards.get_many(r.paper.id for r in results)
+    from paperfeed.cards.facets import split_facets
+
+    datasets = split_facets(query)[1].datasets
     if as_json:
-        emit_json([result_json(r, offset + i + 1) for i, r in enumerate(results)])
+        emit_json([{**result_json(r, offset + i + 1),
+                    "card": cards[r.paper.id].to_json() if r.paper.id in cards else None}
+                   for i, r in enumerate(results)])
     else:
-        print_results(console, results, offset=offset)
+        print_results(console, results, offset=offset, cards=cards,
+                      dataset=datasets[0] if datasets else None)
 
 
 def _warn_pending(catalog: Catalog) -> None:
@@ -404,10 +427,11 @@ def show(
 
     with open_catalog() as catalog:
         paper = catalog.find(ref)
+        card = catalog.card(paper)
     if as_json:
-        emit_json(paper_json(paper))
+        emit_json({**paper_json(paper), "card": card.to_json()})
     else:
-        print_paper(console, paper)
+        print_paper(console, paper, card)
 
 
 @app.command()
@@ -444,12 +468,32 @@ SAMPLE_QUERY = "out-of-distribution detection"
 
 def _shared_corpus() -> Path | None:
     """The arXiv daily corpus in ../shared/data, looked for beside the cwd and the checkout."""
-    here = Path(__file__).resolve()
-    for base in (Path.cwd(), *here.parents):
-        candidate = base.parent / "shared" / "data" / "arxiv-daily-cs"
-        if candidate.is_dir():
-            return candidate
-    return None
+    from paperfeed.cli.cards import shared_data
+
+    data = shared_data("arxiv-daily-cs")
+    return data / "arxiv-daily-cs" if data is not None else None
+
+
+def _train_card_tagger(catalog: Catalog) -> None:
+    """Train the cards' task/dataset tagger once, when the annotated data is beside us."""
+    from paperfeed.cards.build import TAGGER_ENV, default_tagger_path
+    from paperfeed.cli.cards import shared_data
+
+    path = default_tagger_path(catalog.store)
+    if path.exists() or os.environ.get(TAGGER_ENV):
+        return
+    data = shared_data()
+    if data is None:
+        console.print("No annotated data (../shared/data) to train the cards' tagger: cards "
+                      "come from the rules alone. Train later with `paperfeed cards train`.")
+        return
+    from paperfeed.cards.tagger import train_default
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with console.status("training the cards' task/dataset tagger"):
+        train_default(data, path)
+    catalog.reset_card_maker()
+    console.print(f"cards' tagger trained on {escape(str(data))}")
 
 
 def _arxiv_reachable(host: str = "oaipmh.arxiv.org") -> bool:
@@ -528,6 +572,7 @@ def quickstart(
                 else:
                     console.print(f"{rep.report.ingested} new papers, {rep.report.merged} "
                                   f"already stored, from {escape(path.name)}")
+        _train_card_tagger(catalog)
         indexed = _update_index(catalog, console)
         console.print(f"{catalog.store.count()} papers stored, {indexed} newly indexed, "
                       f"data in {escape(str(catalog.store.data_dir))}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -20,6 +20,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
+from paperfeed.cards.model import Card
 from paperfeed.catalog import Result
 from paperfeed.index import Segment
 from paperfeed.store import StoredPaper
@@ -103,7 +104,25 @@ def paper_date(paper: StoredPaper) -> str:
     return d.isoformat() if d else ""
 
 
-def print_results(console: Console, results: Sequence[Result], *, offset: int = 0) -> None:
+def card_lines(card: Card, *, dataset: str | None = None, figures: int = 3) -> list[str]:
+    """A card as Rich markup lines: what it proposes and names, then its figures (those about
+    `dataset` when given), each with the sentence it came from."""
+    from paperfeed.cards.display import about, headline
+
+    facts = [f"[bold]{escape(card.name)}[/bold]" if card.name else "", card.kind,
+             ("tasks: " + escape("; ".join(card.tasks[:4]))) if card.tasks else "",
+             ("datasets: " + escape(", ".join(card.datasets[:6]))) if card.datasets else "",
+             "[green]code[/green]" if card.code_urls else ""]
+    lines = [" · ".join(f for f in facts if f)]
+    shown = about(card.results, dataset) if dataset else headline(card, figures)
+    for r in shown:
+        lines.append(f"[bold cyan]{escape(r.value)}[/bold cyan] {escape(r.claim)}"
+                     f"  [dim]“{escape(r.sentence)}”[/dim]")
+    return lines
+
+
+def print_results(console: Console, results: Sequence[Result], *, offset: int = 0,
+                  cards: Mapping[int, Card] | None = None, dataset: str | None = None) -> None:
     if not results:
         console.print("[dim]No papers found.[/dim]")
         return
@@ -121,6 +140,10 @@ def print_results(console: Console, results: Sequence[Result], *, offset: int = 
         snippet = segments_text(res.hit.snippet, plain_marks=marks)
         snippet.pad_left(5)
         console.print(snippet)
+        card = (cards or {}).get(p.id)
+        if card is not None:
+            for line in card_lines(card, dataset=dataset):
+                console.print("     " + line)
         console.print()
 
 
@@ -172,7 +195,7 @@ def paper_json(paper: StoredPaper) -> dict[str, Any]:
     }
 
 
-def print_paper(console: Console, paper: StoredPaper) -> None:
+def print_paper(console: Console, paper: StoredPaper, card: Card | None = None) -> None:
     r = paper.record
     title = escape(r.title) + (" [dim](title derived from the abstract)[/dim]"
                                if r.title_derived else "")
@@ -197,6 +220,22 @@ def print_paper(console: Console, paper: StoredPaper) -> None:
     console.print()
     console.print(escape(r.abstract))
     console.print()
+    if card is not None:
+        console.rule("system card")
+        console.print(_card_details(card))
+        console.print()
     for p in r.provenance:
         where = f"{p.file}:{p.line}" if p.file and p.line else (p.file or p.record_id or "")
         console.print(f"[dim]seen in {escape(p.source)}: {escape(where)}[/dim]")
+
+
+def _card_details(card: Card) -> str:
+    rows = [("proposes", f"{card.name or '(no name)'} ({card.kind})"),
+            ("tasks", "; ".join(card.tasks)), ("datasets", ", ".join(card.datasets)),
+            ("code", "  ".join(card.code_urls))]
+    lines = [f"[dim]{label:>13}[/dim]  {escape(value)}" for label, value in rows if value]
+    for r in card.results:
+        lines.append(f"[dim]{'result':>13}[/dim]  [bold cyan]{escape(r.value)}[/bold cyan] "
+                     f"{escape(r.claim)}")
+        lines.append(f"{'':>15}[dim]“{escape(r.sentence)}”[/dim]")
+    return "\n".join(lines)

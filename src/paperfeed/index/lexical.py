@@ -220,6 +220,10 @@ class LexicalIndex:
                 else tantivy.Query.empty_query()
             )
             clauses.append((tantivy.Occur.Must, author_query))
+        if filters.keys is not None:
+            key_query = (tantivy.Query.term_set_query(self._schema, "key", sorted(filters.keys))
+                         if filters.keys else tantivy.Query.empty_query())
+            clauses.append((tantivy.Occur.Must, key_query))
         return tantivy.Query.boolean_query(clauses)
 
     def _combine(

@@ -33,15 +33,19 @@ class SearchFilters:
     `categories` and `authors` are any-of. Categories match case-insensitively;
     an author matches on the full name or any trailing part of it ("Hinton",
     "van Gool"), ignoring case, accents and punctuation. Dates are inclusive.
+    `keys`, when not None, restricts results to those store ids (the papers a
+    card facet such as `dataset:LaSOT` selected); an empty set matches nothing.
     """
 
     date_from: datetime.date | None = None
     date_to: datetime.date | None = None
     categories: tuple[str, ...] = ()
     authors: tuple[str, ...] = ()
+    keys: frozenset[int] | None = None
 
     def is_empty(self) -> bool:
-        return not (self.date_from or self.date_to or self.categories or self.authors)
+        return not (self.date_from or self.date_to or self.categories or self.authors
+                    or self.keys is not None)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,15 @@ solved in closed form, so a new rating refits in a few milliseconds). Each
 half is standardised by its scores over the background, so the two are on one
 scale and a score reads as "standard deviations above a random paper".
 Without a background (or with `method="softmax"`) the kNN half ranks alone.
+
+An optional lexical part adds what embeddings blur: rare words a paper shares
+with the positives. When the rated papers and the background carry tf-idf
+rows (index/vocabulary.py) it is the log of the smooth maximum of the tf-idf
+cosine to the positives, standardised on the background like the rest, and
+takes `RankerParams.lexical` of the score. The log matters: most background
+papers share no word with the positives, so a related paper's raw cosine sits
+tens of standard deviations up and would drown the embeddings. Without tf-idf
+rows the score is the embedding blend alone.
 """
 
 from __future__ import annotations
@@ -24,10 +33,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
-from typing import Literal
+from typing import Literal, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
+from scipy import sparse
 
 __all__ = [
     "DEFAULT_PARAMS",
@@ -48,6 +58,8 @@ FloatMatrix = npt.NDArray[np.float64]
 Vectors = npt.NDArray[np.float32]
 # A scoring half of the model: unit vectors in, one number per row out.
 _Part = Callable[[Vectors], npt.NDArray[np.float64]]
+# L2-normalised tf-idf rows, one per paper (index/vocabulary.py `Vocabulary.transform`).
+TermRows: TypeAlias = sparse.csr_matrix
 
 # Why a paper is in the profile; "down" (thumbs down) is the one negative source.
 Source = Literal["own", "up", "saved", "down"]
@@ -64,6 +76,9 @@ _MESSAGES = {
     "down": "close to “{title}”, which you marked not interesting",
 }
 _STD_FLOOR = 1e-6
+# Added to the lexical part's cosine before the log: papers sharing no word stay finite
+# and bunch together instead of spreading the scale.
+_LEXICAL_FLOOR = 0.01
 
 
 @dataclass(frozen=True)
@@ -82,6 +97,12 @@ class RankerParams:
     negative_penalty: float = 0.5
     # Linear half: one thumbs-down weighs this many average positives.
     negative_weight: float = 1.0
+    # Share of the lexical part (tf-idf cosine to the positives) when tf-idf rows are
+    # given; the embedding blend gets the rest. 0 turns it off.
+    lexical: float = 0.3
+    # Temperature of the lexical part's smooth maximum over tf-idf cosines (near a max:
+    # one positive sharing the rare words is enough).
+    lexical_temperature: float = 0.02
     source_weights: Mapping[str, float] = field(default_factory=lambda: SOURCE_WEIGHTS)
 
     def __post_init__(self) -> None:
@@ -91,8 +112,10 @@ class RankerParams:
             raise ValueError("ridge must be positive")
         if not 0.0 <= self.blend <= 1.0:
             raise ValueError("blend must be between 0 and 1")
-        if not self.temperature > 0:
-            raise ValueError("temperature must be positive")
+        if not 0.0 <= self.lexical <= 1.0:
+            raise ValueError("lexical must be between 0 and 1")
+        if not (self.temperature > 0 and self.lexical_temperature > 0):
+            raise ValueError("temperatures must be positive")
         if self.negative_penalty < 0 or self.negative_weight < 0:
             raise ValueError("negative_penalty and negative_weight must not be negative")
         if any(not w > 0 for w in self.source_weights.values()):
@@ -104,12 +127,17 @@ DEFAULT_PARAMS = RankerParams()
 
 @dataclass(frozen=True, eq=False)
 class RatedPaper:
-    """A paper in a profile: store id, title (for explanations), embedding and source."""
+    """A paper in a profile: store id, title (for explanations), embedding and source.
+
+    `terms`, its tf-idf row (1 x vocabulary), feeds the lexical part; None leaves the
+    paper out of it.
+    """
 
     id: int
     title: str
     vector: npt.ArrayLike
     source: Source = "own"
+    terms: TermRows | None = None
 
 
 @dataclass(frozen=True)
@@ -161,18 +189,53 @@ def _unit_rows(matrix: npt.ArrayLike, what: str, *, allow_zero: bool) -> Vectors
     return np.asarray(unit, dtype=np.float32)
 
 
+def _unit_term_rows(matrix: object, what: str) -> TermRows:
+    """tf-idf rows as CSR of length 1 (zero rows stay zero); NaN or inf is refused.
+
+    Rows that already have unit length (`Vocabulary.transform`'s) are used as
+    they are, without a copy: the feed passes thousands per request.
+    """
+    try:
+        rows = sparse.csr_matrix(matrix, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{what} must be a 2-d sparse or dense matrix: {exc}") from exc
+    if not np.all(np.isfinite(rows.data)):
+        raise ValueError(f"{what} contain NaN or infinite values")
+    row_of = np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr))
+    squared = np.bincount(row_of, weights=rows.data * rows.data, minlength=rows.shape[0])
+    if np.all((np.abs(squared - 1.0) < 1e-6) | (squared == 0)):
+        return rows
+    rows = sparse.csr_matrix(rows, copy=True)
+    data = rows.data
+    if not np.all(np.isfinite(squared) & ((squared == 0) | (squared > 1e-300))):
+        # Divide by each row's largest entry first: huge or tiny values would overflow the norm.
+        peak = np.zeros(rows.shape[0])
+        np.maximum.at(peak, row_of, np.abs(data))
+        data = np.divide(data, peak[row_of], out=np.zeros_like(data), where=peak[row_of] > 0)
+        squared = np.bincount(row_of, weights=data * data, minlength=rows.shape[0])
+    norms = np.sqrt(squared)[row_of]
+    rows.data = np.divide(data, norms, out=np.zeros_like(data), where=norms > 0)
+    return rows
+
+
 class Background:
     """A sample of other papers' vectors, the implicit negatives of every profile.
 
     The weighted Gram matrix of the background is the expensive part of fitting
     the linear half; it is computed once here and shared by every profile (and
-    every refit) that uses this background.
+    every refit) that uses this background. `terms`, the same papers' tf-idf
+    rows, lets profiles standardise (and so use) their lexical part.
     """
 
-    def __init__(self, vectors: npt.ArrayLike) -> None:
+    def __init__(self, vectors: npt.ArrayLike, terms: object | None = None) -> None:
         self.vectors = _unit_rows(vectors, "background vectors", allow_zero=True)
         if len(self.vectors) == 0:
             raise ValueError("a background needs at least one vector")
+        self.terms: TermRows | None = None
+        if terms is not None:
+            self.terms = _unit_term_rows(terms, "background tf-idf rows")
+            if self.terms.shape[0] != len(self.vectors):
+                raise ValueError("background vectors and tf-idf rows differ in length")
 
     def __len__(self) -> int:
         return len(self.vectors)
@@ -189,7 +252,9 @@ class Background:
         return np.asarray(augmented.T @ augmented, dtype=np.float64)
 
 
-def _smooth_max(similarities: Vectors, temperature: float) -> npt.NDArray[np.float64]:
+def _smooth_max(
+    similarities: npt.NDArray[np.floating], temperature: float
+) -> npt.NDArray[np.float64]:
     """Per row: temperature * log(mean(exp(s / temperature))), computed stably."""
     scaled = similarities / temperature
     peak = scaled.max(axis=1, keepdims=True)
@@ -245,6 +310,12 @@ class Profile:
         # Standardise each half by its scores over the background (identity without one).
         self._knn_scale = self._scale(self._knn)
         self._linear_scale = self._scale(self._linear) if self._coef is not None else (0.0, 1.0)
+        self._positive_terms = self._fit_lexical()
+        self._lexical_scale = (0.0, 1.0)
+        if self._positive_terms is not None:
+            assert background is not None and background.terms is not None
+            values = self._lexical(background.terms)
+            self._lexical_scale = float(values.mean()), max(float(values.std()), _STD_FLOOR)
 
     @classmethod
     def fit(
@@ -314,6 +385,36 @@ class Profile:
         self._coef = np.asarray(solution[:dim], dtype=np.float32)
         self._intercept = float(solution[dim])
 
+    def _fit_lexical(self) -> TermRows | None:
+        """The positives' tf-idf rows, or None when the lexical part cannot be used.
+
+        It needs a weight, a background with tf-idf rows (to standardise on) and
+        at least one positive with a row; a positive without one is a zero row.
+        """
+        background = self.background
+        if (self.params.lexical == 0 or background is None or background.terms is None
+                or self.method not in ("softmax", "linear", "blend")):
+            return None
+        rows = [p.terms for p in self._positive_papers]
+        if all(row is None for row in rows):
+            return None
+        width = background.terms.shape[1]
+        stacked = sparse.vstack([
+            sparse.csr_matrix((1, width)) if row is None
+            else _unit_term_rows(row, "rated paper tf-idf rows") for row in rows
+        ])
+        if stacked.shape != (len(rows), width):
+            raise ValueError(
+                f"rated papers' tf-idf rows must be one row of width {width} each "
+                "(the background's vocabulary)"
+            )
+        return sparse.csr_matrix(stacked)
+
+    @property
+    def lexical(self) -> bool:
+        """True when scores given tf-idf rows include the lexical part."""
+        return self._positive_terms is not None
+
     def _scale(self, part: _Part) -> tuple[float, float]:
         if self.background is None:
             return 0.0, 1.0
@@ -342,33 +443,58 @@ class Profile:
         assert self._coef is not None
         return np.asarray(unit @ self._coef + self._intercept, dtype=np.float64)
 
-    def score(self, vectors: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    def _lexical(self, terms: TermRows) -> npt.NDArray[np.float64]:
+        assert self._positive_terms is not None
+        similarities = np.asarray((terms @ self._positive_terms.T).toarray())
+        best = _smooth_max(similarities, self.params.lexical_temperature)
+        return np.asarray(np.log(np.maximum(best, 0.0) + _LEXICAL_FLOOR), dtype=np.float64)
+
+    def score(
+        self, vectors: npt.ArrayLike, terms: object | None = None
+    ) -> npt.NDArray[np.float64]:
         """One score per row of `vectors` (n, dimension); higher is a better fit.
 
         Scores compare papers within this profile; they are standardised against
-        the background (0 is a typical random paper) when there is one.
+        the background (0 is a typical random paper) when there is one. `terms`
+        (n tf-idf rows over the background's vocabulary) adds the lexical part
+        when the profile has one; without it the embedding blend scores alone.
         """
         unit = _unit_rows(vectors, "vectors", allow_zero=True)
         if unit.shape[1] != self.dimension and len(unit):
             raise ValueError(f"vectors have dimension {unit.shape[1]}, profile {self.dimension}")
+        term_rows = None
+        if terms is not None and self._positive_terms is not None:
+            term_rows = _unit_term_rows(terms, "tf-idf rows")
+            if term_rows.shape != (len(unit), self._positive_terms.shape[1]):
+                raise ValueError(
+                    f"tf-idf rows have shape {term_rows.shape}, expected "
+                    f"({len(unit)}, {self._positive_terms.shape[1]})"
+                )
         if len(unit) == 0:
             return np.zeros(0, dtype=np.float64)
         mean, std = self._knn_scale
         knn = (self._knn(unit) - mean) / std
         if self.method in ("max", "mean", "softmax"):
-            return knn
-        mean, std = self._linear_scale
-        linear = (self._linear(unit) - mean) / std
-        if self.method == "linear":
-            return linear
-        share = self.params.blend
-        return np.asarray(share * linear + (1.0 - share) * knn, dtype=np.float64)
+            embedding = knn
+        else:
+            mean, std = self._linear_scale
+            linear = (self._linear(unit) - mean) / std
+            share = self.params.blend if self.method == "blend" else 1.0
+            embedding = share * linear + (1.0 - share) * knn
+        if term_rows is None:
+            return np.asarray(embedding, dtype=np.float64)
+        mean, std = self._lexical_scale
+        lexical = (self._lexical(term_rows) - mean) / std
+        share = self.params.lexical
+        return np.asarray((1.0 - share) * embedding + share * lexical, dtype=np.float64)
 
-    def rank(self, ids: Sequence[int], vectors: npt.ArrayLike) -> list[tuple[int, float]]:
+    def rank(
+        self, ids: Sequence[int], vectors: npt.ArrayLike, terms: object | None = None
+    ) -> list[tuple[int, float]]:
         """(id, score) pairs, best first (ties keep the given order)."""
         if len(ids) != len(np.asarray(vectors)):
             raise ValueError("ids and vectors differ in length")
-        scores = self.score(vectors) if len(ids) else np.zeros(0)
+        scores = self.score(vectors, terms) if len(ids) else np.zeros(0)
         order = np.argsort(-scores, kind="stable")
         return [(int(ids[i]), float(scores[i])) for i in order]
 

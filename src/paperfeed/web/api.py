@@ -9,8 +9,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Path, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+from paperfeed.cards.facets import CardFilter
+from paperfeed.cards.model import Kind
 from paperfeed.web import schemas as s
 from paperfeed.web.app import SafeJSONResponse
 from paperfeed.web.security import CSRF_HEADER, VOTER_COOKIE, Guard
@@ -26,6 +28,7 @@ READ: dict[int | str, dict[str, Any]] = {
 router = APIRouter(prefix="/api/v1", tags=["api"], default_response_class=SafeJSONResponse)
 
 Page = Annotated[int, Query(ge=1, le=10_000, description="1-based page number")]
+FacetValue = Annotated[str, Field(max_length=200)]
 Category = Annotated[str | None, Query(max_length=64, description="e.g. cs.CV")]
 # No min_length: Starlette's path converter stops at a newline, so "/papers/%0A" arrives
 # as "" and must be the 404 of an unknown paper, not a 422 for a valid-looking id.
@@ -108,20 +111,77 @@ def trending(
 @router.get("/search", response_model=s.SearchOut, responses=READ)
 def search(
     request: Request,
-    q: Annotated[str, Query(min_length=1, max_length=500, description="Words, \"phrases\"")],
+    q: Annotated[str, Query(max_length=500, description=(
+        'Words, "phrases", and card facets: dataset:LaSOT task:"object tracking" '
+        "kind:benchmark has:code -has:code"))] = "",
     date_from: Annotated[date | None, Query(alias="from")] = None,
     date_to: Annotated[date | None, Query(alias="to")] = None,
     category: Category = None,
     author: Annotated[str | None, Query(max_length=200)] = None,
+    dataset: Annotated[list[FacetValue] | None, Query(
+        max_length=8,
+        description="Papers whose card names this dataset (repeatable: all of them)")] = None,
+    task: Annotated[list[FacetValue] | None, Query(
+        max_length=8,
+        description="Papers whose card names this task (repeatable: all of them)")] = None,
+    kind: Annotated[list[Kind] | None, Query(description="Card kind (repeatable: any of them)")]
+    = None,
+    has_code: Annotated[bool | None, Query(description="Only papers with (or without) code")]
+    = None,
     sort: s.Sort = "relevance",
     mode: s.Mode = "hybrid",
     page: Annotated[int, Query(ge=1, le=50)] = 1,
     per_page: Annotated[int, Query(ge=1, le=50)] = 20,
 ) -> Response:
-    """Hybrid (BM25 + embeddings) search with filters and highlighted snippets."""
+    """Hybrid (BM25 + embeddings) search with filters, card facets and highlighted snippets.
+
+    With facets and no words, the papers whose cards match, newest first; with neither,
+    no results."""
+    facets = CardFilter(datasets=_values(dataset), tasks=_values(task), kinds=tuple(kind or ()),
+                        has={} if has_code is None else {"code": has_code})
+    # No words and no facet: no results (like the search page before anything is typed).
+    query = " ".join(x for x in (q.strip(), facets.describe()) if x)
     return cached(request, _views(request).search(
-        q, date_from=date_from, date_to=date_to, category=category, author=author, sort=sort,
-        mode=mode, page=page, per_page=per_page, voter=_voter(request)))
+        query, date_from=date_from, date_to=date_to, category=category, author=author,
+        sort=sort, mode=mode, page=page, per_page=per_page, voter=_voter(request)))
+
+
+def _values(values: list[str] | None) -> tuple[str, ...]:
+    """Each value as one facet: quotes would end it early in the query syntax."""
+    cleaned = (" ".join(v.replace('"', " ").replace("“", " ").replace("”", " ").split())
+               for v in values or [])
+    return tuple(v for v in cleaned if v)
+
+
+@router.get("/datasets", response_model=list[s.FacetRef], responses=READ)
+def datasets(request: Request, prefix: Annotated[str, Query(max_length=200)] = "",
+             limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Response:
+    """Datasets and benchmarks named by most papers' cards."""
+    return cached(request, _views(request).facets("dataset", prefix=prefix, limit=limit))
+
+
+@router.get("/datasets/{name:path}", response_model=s.FacetOut, responses=READ)
+def dataset_page(request: Request, name: Annotated[str, Path(max_length=200)], page: Page = 1,
+                 per_page: Annotated[int, Query(ge=1, le=100)] = 50) -> Response:
+    """The papers naming a dataset, newest first, with the figures they report on it and the
+    sentence each figure came from: an extracted leaderboard."""
+    return cached(request, _views(request).facet("dataset", name, page=page, per_page=per_page,
+                                                 voter=_voter(request)))
+
+
+@router.get("/tasks", response_model=list[s.FacetRef], responses=READ)
+def tasks(request: Request, prefix: Annotated[str, Query(max_length=200)] = "",
+          limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Response:
+    """Tasks named by most papers' cards."""
+    return cached(request, _views(request).facets("task", prefix=prefix, limit=limit))
+
+
+@router.get("/tasks/{name:path}", response_model=s.FacetOut, responses=READ)
+def task_page(request: Request, name: Annotated[str, Path(max_length=200)], page: Page = 1,
+              per_page: Annotated[int, Query(ge=1, le=100)] = 50) -> Response:
+    """The papers naming a task, newest first, with their headline figures."""
+    return cached(request, _views(request).facet("task", name, page=page, per_page=per_page,
+                                                 voter=_voter(request)))
 
 
 @router.get("/papers/{ref:path}/related", response_model=list[s.PaperBrief], responses=READ)

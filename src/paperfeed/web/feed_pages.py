@@ -133,6 +133,7 @@ async def import_list(request: Request, csrf_token: Annotated[str, Form()] = "",
     catalog = views.catalog
     report = catalog.ingest_records(records)
     catalog.update_index()  # embeds the new papers: a few per second
+    catalog.update_cards(workers=1)  # and gives them their cards (hundreds per second)
     ids = [i for i in catalog.store.lookup(records) if i is not None]
     added = _personal(request).add_own(user.id, ids)
     return _onboarding(request, user, message=(

@@ -164,6 +164,27 @@ def author(request: Request, key: str, group: Annotated[int | None, Query(ge=0, 
     })
 
 
+@router.get("/datasets")
+@router.get("/tasks")
+def facet_list(request: Request, prefix: Text = "") -> Response:
+    facet: s.Facet = "dataset" if request.url.path.startswith("/datasets") else "task"
+    items = _views(request).facets(facet, prefix=prefix.strip(), limit=300)
+    return render(request, "facets.html", {
+        "facet": facet, "title": "Datasets and benchmarks" if facet == "dataset" else "Tasks",
+        "items": items, "prefix": prefix, "nav": f"{facet}s"})
+
+
+@router.get("/datasets/{name:path}")
+@router.get("/tasks/{name:path}")
+def facet_page(request: Request, name: str, page: Page = 1) -> Response:
+    facet: s.Facet = "dataset" if request.url.path.startswith("/datasets/") else "task"
+    out = _views(request).facet(facet, name[:200], page=page, voter=request.state.voter)
+    return render(request, "facet.html", {
+        "out": out, "nav": f"{facet}s",
+        "link": lambda **kw: url_with(f"/{facet}s/{quote(out.name, safe='')}", kw),
+    })
+
+
 @router.get("/stats")
 def stats(request: Request) -> Response:
     return render(request, "stats.html", {"stats": _views(request).stats(), "nav": "stats"})

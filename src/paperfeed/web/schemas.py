@@ -24,6 +24,29 @@ class AuthorRef(BaseModel):
     url: str
 
 
+class ResultOut(BaseModel):
+    """A figure the abstract reports, as written, and the sentence it came from."""
+
+    value: str = Field(description='As written: "66.1%", "2.17x", "1,012"')
+    claim: str = Field(description='The metric or claim it belongs to: "AUC on LaSOT"')
+    sentence: str = Field(description="The abstract's sentence that reports it")
+    dataset: str | None = Field(description="The dataset it was reported on, when tied to one")
+    anchor: str = Field(description="Fragment id of the figure on the paper page")
+
+
+class CardOut(BaseModel):
+    """A system card, extracted from the title, abstract and comment (not hand-checked)."""
+
+    name: str | None = Field(description="The method, model, benchmark or dataset proposed")
+    kind: str = Field(description="method, framework, model, benchmark, dataset, survey, "
+                                  "analysis, attack or defense")
+    tasks: list[str]
+    datasets: list[str]
+    results: list[ResultOut]
+    code_urls: list[str]
+    version: int = Field(description="Extractor version that made it")
+
+
 class PaperBrief(BaseModel):
     """A paper as listed: enough to read the abstract and decide to open it."""
 
@@ -41,6 +64,7 @@ class PaperBrief(BaseModel):
     code_urls: list[str]
     votes: int
     voted: bool
+    card: CardOut | None = Field(default=None, description="Its system card, once extracted")
 
 
 class PaperDetail(PaperBrief):
@@ -233,3 +257,37 @@ class LibraryItem(BaseModel):
     paper: PaperBrief
     tags: list[str]
     saved_at: datetime
+
+
+Facet = Literal["dataset", "task"]
+
+
+class FacetRef(BaseModel):
+    """A dataset or task some cards name, in its most frequent spelling."""
+
+    name: str
+    key: str = Field(description="The folded form pages and searches match by")
+    url: str
+    papers: int
+
+
+class FacetRow(BaseModel):
+    """A paper naming the dataset or task, with the figures it reports there."""
+
+    paper: PaperBrief
+    results: list[ResultOut] = Field(description="Figures about this dataset (all of the "
+                                                 "paper's for a task), each with its sentence")
+
+
+class FacetOut(BaseModel):
+    """A dataset or task page: an extracted leaderboard, newest papers first."""
+
+    facet: Facet
+    name: str
+    key: str
+    papers: int
+    rows: list[FacetRow]
+    tasks: list[FacetRef] = Field(description="Tasks most often named with this dataset, or "
+                                              "datasets most often named with this task")
+    search: str = Field(description="The search query listing the same papers")
+    paging: PageInfo

@@ -9,12 +9,15 @@ from typing import Any, Literal, TypeVar, cast
 from urllib.parse import quote
 
 from paperfeed.authors import active_periods, coauthor_groups, frequent_coauthors, monthly_counts
+from paperfeed.cards.display import about
+from paperfeed.cards.model import Card
 from paperfeed.catalog import Catalog, PaperNotFoundError
 from paperfeed.index import SearchFilters
 from paperfeed.latex import clean_latex
 from paperfeed.rank import HALF_LIFE, WINDOWS, trending_scores
 from paperfeed.store import StoredPaper
 from paperfeed.store.browse import Browse
+from paperfeed.store.cards import FacetCount
 from paperfeed.store.merge import name_key
 from paperfeed.web import schemas as s
 
@@ -23,6 +26,10 @@ T = TypeVar("T")
 
 class AuthorNotFoundError(PaperNotFoundError):
     """No stored paper has an author with this name key."""
+
+
+class FacetNotFoundError(PaperNotFoundError):
+    """No card names this dataset or task."""
 
 
 def paper_ref(paper: StoredPaper) -> str:
@@ -51,6 +58,22 @@ def period(day: date, view: s.View) -> tuple[date, date]:
     start = day.replace(day=1)
     following = (start + timedelta(days=32)).replace(day=1)
     return start, following - timedelta(days=1)
+
+
+def facet_ref(facet: str, found: FacetCount) -> s.FacetRef:
+    return s.FacetRef(name=found.value, key=found.key, papers=found.papers,
+                      url=f"/{facet}s/{quote(found.value, safe='')}")
+
+
+def card_out(card: Card) -> s.CardOut:
+    """A card for the API and templates; each figure gets the fragment id the paper page
+    gives its sentence, so a leaderboard can link to the very sentence."""
+    return s.CardOut.model_construct(
+        name=card.name, kind=card.kind, tasks=list(card.tasks), datasets=list(card.datasets),
+        results=[s.ResultOut.model_construct(value=r.value, claim=r.claim, sentence=r.sentence,
+                                             dataset=r.dataset, anchor=f"result-{i}")
+                 for i, r in enumerate(card.results, start=1)],
+        code_urls=list(card.code_urls), version=card.version)
 
 
 def _segment(text: str, highlighted: bool) -> s.Segment:
@@ -117,11 +140,12 @@ class Views:
 
     # --- papers -----------------------------------------------------------------------
 
-    def _brief_fields(self, paper: StoredPaper, listed: date | None, votes: int, voted: bool
-                      ) -> dict[str, object]:
+    def _brief_fields(self, paper: StoredPaper, listed: date | None, votes: int, voted: bool,
+                      card: Card | None = None) -> dict[str, object]:
         r = paper.record
         ref = paper_ref(paper)
         return {
+            "card": card_out(card) if card is not None else None,
             "id": paper.id, "ref": ref, "url": f"/papers/{quote(ref, safe='/')}",
             "title": clean_latex(r.title),
             "authors": [author_ref(a.name) for a in r.authors],
@@ -135,8 +159,10 @@ class Views:
         ids = [p.id for p in papers]
         votes = self.browse.vote_counts(ids)
         mine = self.browse.voted_by(voter, ids)
+        cards = self.catalog.cards.get_many(ids)
         return [s.PaperBrief.model_validate(
-            self._brief_fields(p, None, votes.get(p.id, 0), p.id in mine)) for p in papers]
+            self._brief_fields(p, None, votes.get(p.id, 0), p.id in mine, cards.get(p.id)))
+            for p in papers]
 
     def papers(self, ids: Sequence[int], voter: str | None) -> list[s.PaperBrief]:
         return self.briefs(self.catalog.store.get_many(list(ids), details=False), voter)
@@ -151,7 +177,7 @@ class Views:
         r = paper.record
         sources = sorted({p.source for p in r.provenance})
         return s.PaperDetail.model_validate({
-            **self._brief_fields(paper, None, votes, voted),
+            **self._brief_fields(paper, None, votes, voted, self.catalog.card(paper)),
             "arxiv_version": r.arxiv_version, "doi": r.doi, "submitted": r.submitted,
             "updated": r.updated, "comment": clean_latex(r.comment) if r.comment else None,
             "journal_ref": r.journal_ref, "sources": sources,
@@ -218,8 +244,10 @@ class Views:
         papers = self.catalog.store.get_many(list(ids), details=False)
         votes = self.browse.vote_counts(ids)
         mine = self.browse.voted_by(voter, ids)
+        cards = self.catalog.cards.get_many(ids)
         return [s.PaperBrief.model_validate(self._brief_fields(
-            p, listed.get(p.id), votes.get(p.id, 0), p.id in mine)) for p in papers]
+            p, listed.get(p.id), votes.get(p.id, 0), p.id in mine, cards.get(p.id)))
+            for p in papers]
 
     def trending(self, window: s.View = "week", *, page: int = 1, per_page: int = 30,
                  voter: str | None = None, now: datetime | None = None) -> s.TrendingOut:
@@ -275,6 +303,36 @@ class Views:
                     for g, top in zip(groups[:8], group_top, strict=True)],
             paging=paging(page, per_page, len(selected)),
         )
+
+    # --- datasets and tasks (from the cards) --------------------------------------------
+
+    def facets(self, facet: s.Facet, *, prefix: str = "", limit: int = 100) -> list[s.FacetRef]:
+        return self._per_revision(
+            f"facets:{facet}:{prefix}:{limit}",
+            lambda: [facet_ref(facet, f) for f in self.catalog.cards.top(facet, limit=limit,
+                                                                          prefix=prefix)])
+
+    def facet(self, facet: s.Facet, name: str, *, page: int = 1, per_page: int = 50,
+              voter: str | None = None) -> s.FacetOut:
+        found = self.catalog.cards.facet(facet, name)
+        if found is None:
+            raise FacetNotFoundError(f"no paper's card names the {facet} {name!r}")
+        listed = self.catalog.cards.papers_naming(facet, found.key, limit=per_page,
+                                                  offset=(page - 1) * per_page)
+        papers = self._listed([pid for pid, _ in listed], dict(listed), voter)
+        rows = []
+        for brief in papers:
+            results = brief.card.results if brief.card is not None else []
+            if facet == "dataset":
+                results = about(results, found.value)
+            rows.append(s.FacetRow(paper=brief, results=results))
+        other: s.Facet = "task" if facet == "dataset" else "dataset"
+        related = self.catalog.cards.named_with(facet, found.key, other, limit=12)
+        quoted = f'"{found.value}"' if " " in found.value else found.value
+        return s.FacetOut(
+            facet=facet, name=found.value, key=found.key, papers=found.papers, rows=rows,
+            tasks=[facet_ref(other, f) for f in related], search=f"{facet}:{quoted}",
+            paging=paging(page, per_page, found.papers))
 
     def find_authors(self, query: str, limit: int = 20) -> list[s.AuthorMatch]:
         return [s.AuthorMatch(author=author_ref(name, key), papers=n)
