@@ -136,7 +136,10 @@ def print_results(console: Console, results: Sequence[Result], *, offset: int = 
         meta = " · ".join(x for x in (paper_ref(p), paper_date(p),
                                       " ".join(p.record.categories[:3]),
                                       authors_line(p, 4)) if x)
-        console.print(f"     [dim]{escape(meta)}  score {res.hit.score:.3f}[/dim]")
+        # A listing by filters or facets alone has no relevance score to show.
+        scored = res.hit.lexical_score is not None or res.hit.dense_score is not None
+        score = f"  score {res.hit.score:.3f}" if scored else ""
+        console.print(f"     [dim]{escape(meta)}{score}[/dim]")
         snippet = segments_text(res.hit.snippet, plain_marks=marks)
         snippet.pad_left(5)
         console.print(snippet)
