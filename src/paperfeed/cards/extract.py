@@ -24,7 +24,7 @@ from paperfeed.records import find_code_urls
 __all__ = ["EXTRACTOR_VERSION", "extract_card", "extract_cards"]
 
 # Bump whenever a change to the rules changes cards: stored older cards are refreshed.
-EXTRACTOR_VERSION = 3
+EXTRACTOR_VERSION = 4
 # arXiv caps abstracts at 1,920 characters; anything far longer is not an abstract, and
 # cutting it keeps one hostile record from stalling a batch.
 _MAX_CHARS = 20_000
