@@ -5,11 +5,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from html import unescape
+from typing import Any
 
 import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from paperfeed.catalog import Catalog
 
 pytestmark = pytest.mark.slow
 
@@ -20,12 +23,12 @@ def client(live_server: str) -> Iterator[httpx.Client]:
         yield c
 
 
-def _tracker(client: httpx.Client) -> dict:  # type: ignore[type-arg]
+def _tracker(client: httpx.Client) -> dict[str, Any]:
     hits = client.get("/api/v1/search", params={"dataset": "LaSOT"}).json()["results"]
     return next(h["paper"] for h in hits if h["paper"]["card"]["name"] == "CompressTracker")
 
 
-def test_every_paper_has_a_card(web_catalog) -> None:  # type: ignore[no-untyped-def]
+def test_every_paper_has_a_card(web_catalog: Catalog) -> None:
     # Other tests add papers (onboarding imports them, with their cards): compare counts.
     assert web_catalog.cards.count() == web_catalog.store.count() >= 711 + 2 + 28
     assert web_catalog.cards_pending() == 0

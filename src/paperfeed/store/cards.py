@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import and_, delete, func, insert, or_, select
+from sqlalchemy import ColumnElement, Select, and_, delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from paperfeed.cards.model import Card
@@ -106,7 +106,8 @@ class CardStore:
 
     # --- what needs extracting --------------------------------------------------------
 
-    def _stale_condition(self, version: int):  # type: ignore[no-untyped-def]
+    @staticmethod
+    def _stale_condition(version: int) -> ColumnElement[bool]:
         return or_(CardRow.paper_id.is_(None), CardRow.version != version,
                    CardRow.paper_revision != m.Paper.revision)
 
@@ -188,7 +189,7 @@ class CardStore:
             return set(s.scalars(query))
 
     @staticmethod
-    def _facet_papers(facet: str, value: str):  # type: ignore[no-untyped-def]
+    def _facet_papers(facet: str, value: str) -> Select[int]:
         prefix = value.rstrip().endswith("*")
         key = facet_key(value.rstrip().rstrip("*"))
         condition = (CardFacet.key.startswith(key, autoescape=True) if prefix
