@@ -307,10 +307,13 @@ class Views:
     # --- datasets and tasks (from the cards) --------------------------------------------
 
     def facets(self, facet: s.Facet, *, prefix: str = "", limit: int = 100) -> list[s.FacetRef]:
-        return self._per_revision(
-            f"facets:{facet}:{prefix}:{limit}",
-            lambda: [facet_ref(facet, f) for f in self.catalog.cards.top(facet, limit=limit,
-                                                                          prefix=prefix)])
+        def compute() -> list[s.FacetRef]:
+            return [facet_ref(facet, f)
+                    for f in self.catalog.cards.top(facet, limit=limit, prefix=prefix)]
+
+        # The full lists are cached per store revision; prefixes are typed by anyone, so
+        # caching them would let a crawler grow the cache without bound.
+        return compute() if prefix else self._per_revision(f"facets:{facet}:{limit}", compute)
 
     def facet(self, facet: s.Facet, name: str, *, page: int = 1, per_page: int = 50,
               voter: str | None = None) -> s.FacetOut:
