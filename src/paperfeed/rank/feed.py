@@ -128,6 +128,10 @@ class Feed:
         """A fixed random sample of stored papers, drawn again when the index grows."""
         return self._model()[0]
 
+    def warm(self) -> None:
+        """Load the background sample and the vocabulary now (a server's start-up)."""
+        self._model()
+
     def _model(self) -> tuple[Background | None, Vocabulary | None]:
         """The background and the vocabulary of its tf-idf rows (None: embeddings only)."""
         index = self.catalog.index
