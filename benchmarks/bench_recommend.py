@@ -324,16 +324,7 @@ def run_gold(
     lexical = Lexical(texts)
     terms = vocabulary.transform(texts)
 
-    methods: dict[str, Scorer] = {
-        "paperfeed": profile_scorer(DEFAULT_PARAMS),
-        "BM25 (best profile match)": lexical.bm25_scorer,
-        "mean-embedding cosine": mean_cosine,
-        "max-embedding cosine": max_cosine,
-    }
-    if lexical.tfidf is not None:
-        methods["tf-idf cosine (best profile match)"] = lexical.tfidf_scorer
-    if with_candidates:
-        methods |= candidate_scorers()
+    methods = compared_methods(lexical, with_candidates)
 
     per_draw: dict[str, list[dict[str, tuple[float, float]]]] = {m: [] for m in methods}
     taus: dict[str, list[float]] = {m: [] for m in methods}
@@ -384,6 +375,21 @@ def run_gold(
         ci = (float(np.percentile(stats, 2.5)), float(np.percentile(stats, 97.5)))
         out[name] = GoldResult(loss, ci, statistics.fmean(taus[name]), mean_pairs, stats)
     return out, len(refs), dropped
+
+
+def compared_methods(lexical: Lexical, with_candidates: bool) -> dict[str, Scorer]:
+    """paperfeed and the baselines, the same on both tasks; the model-choice rows on request."""
+    methods: dict[str, Scorer] = {
+        "paperfeed": profile_scorer(DEFAULT_PARAMS),
+        "BM25 (best profile match)": lexical.bm25_scorer,
+        "mean-embedding cosine": mean_cosine,
+        "max-embedding cosine": max_cosine,
+    }
+    if lexical.tfidf is not None:
+        methods["tf-idf cosine (best profile match)"] = lexical.tfidf_scorer
+    if with_candidates:
+        methods |= candidate_scorers()
+    return methods
 
 
 def candidate_scorers() -> dict[str, Scorer]:
@@ -471,16 +477,7 @@ def run_seeds(
     n_corpus = len(corpus_texts)
     all_terms = sparse.vstack([corpus_terms, vocabulary.transform(seed_texts)]).tocsr()
 
-    methods: dict[str, Scorer] = {
-        "paperfeed": profile_scorer(DEFAULT_PARAMS),
-        "BM25 (best profile match)": lexical.bm25_scorer,
-        "mean-embedding cosine": mean_cosine,
-        "max-embedding cosine": max_cosine,
-    }
-    if lexical.tfidf is not None:
-        methods["tf-idf cosine (best profile match)"] = lexical.tfidf_scorer
-    if with_candidates:
-        methods |= candidate_scorers()
+    methods = compared_methods(lexical, with_candidates)
 
     all_vectors = np.vstack([corpus, seed_vectors]).astype(np.float32)
     ranks: dict[str, list[npt.NDArray[np.float64]]] = {m: [] for m in methods}
