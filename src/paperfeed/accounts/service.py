@@ -18,13 +18,14 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import delete, func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from paperfeed.errors import PaperfeedError
 from paperfeed.store import Store
 from paperfeed.store import models as m
+from paperfeed.store.limits import RateLimits
 from paperfeed.store.store import _now
 
 MIN_PASSWORD = 10
@@ -131,26 +132,29 @@ class Accounts:
                now: datetime | None = None) -> Account:
         """The account, or InvalidCredentialsError / TooManyAttemptsError.
 
-        The limits are checked before the password, so a locked account cannot be
-        probed; the same message for an unknown address and a wrong password.
+        Each attempt is counted before the password is checked, in one atomic step
+        per key (store/limits.py), so concurrent guesses cannot pass the limit
+        between a check and its count; a right password takes its count back. The
+        same message for an unknown address and a wrong password.
         """
         now = now or _now()
         key = email.strip().lower()[:320]
-        since = now - FAILURE_WINDOW
+        limits = RateLimits(self.store)
+        counted: list[str] = []
+        for name, limit in ((f"login:account:{key}", MAX_FAILURES_PER_ACCOUNT),
+                            (f"login:address:{address[:64]}" if address else "",
+                             MAX_FAILURES_PER_ADDRESS)):
+            if not name:
+                continue
+            hit = limits.hit(name, limit=limit, window=FAILURE_WINDOW, now=now)
+            counted.append(name)
+            if not hit.allowed:
+                for done in counted:  # a refused attempt is not a failure
+                    limits.undo(done)
+                raise TooManyAttemptsError(
+                    f"too many failed log-ins; try again in {math.ceil(hit.retry_after / 60)} "
+                    "minutes or reset your password", retry_after=hit.retry_after)
         with self._session() as s:
-            for column, value, limit in ((m.LoginFailure.email, key, MAX_FAILURES_PER_ACCOUNT),
-                                         (m.LoginFailure.address, address,
-                                          MAX_FAILURES_PER_ADDRESS)):
-                if not value:
-                    continue
-                count, oldest = s.execute(
-                    select(func.count(), func.min(m.LoginFailure.at))
-                    .where(column == value, m.LoginFailure.at >= since)).one()
-                if count >= limit:
-                    wait = max(1, math.ceil((oldest + FAILURE_WINDOW - now).total_seconds()))
-                    raise TooManyAttemptsError(
-                        f"too many failed log-ins; try again in {math.ceil(wait / 60)} "
-                        "minutes or reset your password", retry_after=wait)
             user = s.scalar(select(m.User).where(m.User.email == key))
         ok = False
         if user is not None:
@@ -162,12 +166,12 @@ class Accounts:
             # Spend the same time as a real check, so timing does not tell who has an account.
             self.hasher.hash(password[:MAX_PASSWORD] or "x")
         if not ok or user is None:
-            with self._session() as s, s.begin():
-                s.add(m.LoginFailure(email=key, address=address[:64], at=now))
             raise InvalidCredentialsError("wrong email or password")
-        with self._session() as s, s.begin():
-            s.execute(delete(m.LoginFailure).where(m.LoginFailure.email == key))
-            if self.hasher.check_needs_rehash(user.password_hash):
+        limits.clear(f"login:account:{key}")
+        for name in counted[1:]:
+            limits.undo(name)
+        if self.hasher.check_needs_rehash(user.password_hash):
+            with self._session() as s, s.begin():
                 stored = s.get(m.User, user.id)
                 if stored is not None:
                     stored.password_hash = self.hasher.hash(password)
@@ -222,8 +226,9 @@ class Accounts:
             reset.used_at = now
             user.password_hash = self.hasher.hash(new)
             user.session_epoch += 1
-            s.execute(delete(m.LoginFailure).where(m.LoginFailure.email == user.email))
-            return _account(user)
+            account = _account(user)
+        RateLimits(self.store).clear(f"login:account:{account.email}")
+        return account
 
     # --- API tokens -------------------------------------------------------------------
 

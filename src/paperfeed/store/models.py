@@ -114,6 +114,25 @@ class Provenance(Base):
     line: Mapped[int] = mapped_column(Integer, default=0)
     record_id: Mapped[str] = mapped_column(String(512), default="")
     seen_at: Mapped[datetime] = mapped_column(DateTime)
+    # Who brought the record: "operator" (CLI ingest), "harvest", or "user:<id>" (an
+    # upload through the web app, a claim that never rewrites a shared record).
+    origin: Mapped[str] = mapped_column(String(64), default="operator",
+                                        server_default="operator")
+
+
+class FieldOrigin(Base):
+    """Who set a paper field's current value: the source format and the origin (as in
+    `Provenance.origin`). Fields set by a user's upload give way to any trusted source."""
+
+    __tablename__ = "field_origins"
+
+    paper_id: Mapped[int] = mapped_column(
+        ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True
+    )
+    field: Mapped[str] = mapped_column(String(32), primary_key=True)
+    source: Mapped[str] = mapped_column(String(32))
+    origin: Mapped[str] = mapped_column(String(64))
+    set_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 class HarvestState(Base):
@@ -146,6 +165,9 @@ class Vote(Base):
     # "browser:<random id>" until accounts exist, "user:<id>" after.
     voter: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    # Who cast it, for counting: "user:<id>" for an account, else a keyed hash of the
+    # client's address, so one client's many browser cookies count once.
+    client: Mapped[str | None] = mapped_column(String(128))
 
 
 # The day a paper is listed under: its arXiv listing day, else its submission date.
@@ -194,17 +216,64 @@ class PasswordReset(Base):
     used_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
-class LoginFailure(Base):
-    """A failed log-in, kept for rate limiting per account and per address."""
+class RateLimit(Base):
+    """A fixed-window counter (log-in attempts, reset requests, votes ...) per key.
 
-    __tablename__ = "login_failures"
-    __table_args__ = (Index("ix_login_failures_email_at", "email", "at"),
-                      Index("ix_login_failures_address_at", "address", "at"))
+    Incremented with one atomic upsert, so concurrent requests can never both pass a limit."""
+
+    __tablename__ = "rate_limits"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(DateTime)
+    count: Mapped[int] = mapped_column(Integer)
+
+
+class UserSession(Base):
+    """A logged-in browser: the cookie carries a random token, only its SHA-256 is here.
+    Log-out deletes the row, so a copied cookie stops working at once."""
+
+    __tablename__ = "sessions"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    email: Mapped[str] = mapped_column(String(320))
-    address: Mapped[str] = mapped_column(String(64))
-    at: Mapped[datetime] = mapped_column(DateTime)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime)
+    expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+
+class PendingSignup(Base):
+    """A sign-up waiting for its emailed confirmation link (token stored as SHA-256)."""
+
+    __tablename__ = "pending_signups"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), index=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Job(Base):
+    """A background job (a user's upload import ...): queued, running, done or failed,
+    with its progress, so a page can follow it and a restart can resume it."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    progress: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    message: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class UserPaper:
