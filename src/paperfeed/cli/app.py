@@ -617,10 +617,11 @@ def _serve(catalog: Catalog, host: str, port: int) -> None:
     import uvicorn
 
     from paperfeed.web import create_app
-    from paperfeed.web.server import HTTP_PROTOCOL, address, check_port
+    from paperfeed.web.server import HTTP_PROTOCOL, address, adopt_address, check_port
 
     check_port(host, port)
     app = create_app(catalog)
+    adopt_address(app, address(host, port))
     console.print(f"paperfeed is running at [bold]{address(host, port)}[/bold] (Ctrl-C stops it)")
     uvicorn.run(app, host=host, port=port, log_level="warning", http=HTTP_PROTOCOL)
 

@@ -20,6 +20,7 @@ from paperfeed.accounts import (
     TooManyAttemptsError,
 )
 from paperfeed.mail import mailer_from_env, message
+from paperfeed.settings import Settings
 from paperfeed.web.app import cookie_header
 from paperfeed.web.forms import check_csrf, local_path, require_user
 from paperfeed.web.pages import render
@@ -149,7 +150,10 @@ def reset_request(request: Request, email: Field = "", csrf_token: Field = "") -
     issued = _accounts(request).request_reset(email)
     if issued is not None:
         account, token = issued
-        link = str(request.url_for("reset_page", token=token))
+        # The configured public address, never the request's Host header: a forged Host
+        # would otherwise mail the victim a link to the attacker's server.
+        settings: Settings = request.app.state.settings
+        link = settings.public_url + str(request.app.url_path_for("reset_page", token=token))
         mailer, sender = mailer_from_env(request.app.state.outbox)
         mailer.send(message(
             sender=sender, to=account.email, subject="Reset your paperfeed password",

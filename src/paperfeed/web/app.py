@@ -21,6 +21,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -28,6 +29,7 @@ from paperfeed import __version__
 from paperfeed.accounts import Accounts
 from paperfeed.catalog import Catalog, PaperNotFoundError
 from paperfeed.rank.feed import Feed
+from paperfeed.settings import Settings
 from paperfeed.web.security import (
     COOKIE_MAX_AGE,
     SECURITY_HEADERS,
@@ -141,8 +143,14 @@ def cookie_header(name: str, value: str, max_age: int, scope: Scope) -> str:
     return morsel.OutputString()
 
 
-def create_app(catalog: Catalog, *, warm_up: bool = True) -> FastAPI:
-    """The web app over an open catalog (the caller owns and closes it)."""
+def create_app(catalog: Catalog, *, warm_up: bool = True, settings: Settings | None = None
+               ) -> FastAPI:
+    """The web app over an open catalog (the caller owns and closes it).
+
+    `settings` default to the environment's (`Settings.from_env`); a server that starts
+    without a configured base URL fills in its own address (`BackgroundServer`, `serve`).
+    """
+    settings = settings if settings is not None else Settings.from_env()
     views = Views(catalog)
     guard = Guard(catalog.store.secret_key())
     accounts = Accounts(catalog.store)
@@ -180,6 +188,7 @@ def create_app(catalog: Catalog, *, warm_up: bool = True) -> FastAPI:
                     "CSRF token from GET /api/v1/session.",
         docs_url="/api/docs", redoc_url=None, openapi_url="/api/v1/openapi.json",
     )
+    app.state.settings = settings
     app.state.views = views
     app.state.guard = guard
     app.state.accounts = accounts
@@ -190,6 +199,9 @@ def create_app(catalog: Catalog, *, warm_up: bool = True) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
     app.add_middleware(IdentityAndHeaders, guard=guard, accounts=accounts)
+    # Outermost: a request for a host this server is not (DNS rebinding, a forged Host
+    # header) is refused before anything reads it. Links never use the Host header anyway.
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.hosts())
 
     def error(request: Request, status: int, code: str, message: str,
               errors: list[dict[str, str]] | None = None) -> Response:

@@ -28,6 +28,7 @@ from paperfeed.feeds import (
     newest_picks,
 )
 from paperfeed.rank.picks import PickSource
+from paperfeed.settings import Settings
 from paperfeed.web.forms import check_csrf, require_user
 from paperfeed.web.pages import render, url_with
 from paperfeed.web.views import Views
@@ -63,7 +64,21 @@ def _format(fmt: str) -> Format:
 
 
 def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
+    """The configured public base URL: a feed cached for five minutes must never carry
+    links made from one request's Host header."""
+    settings: Settings = request.app.state.settings
+    return settings.public_url
+
+
+def _link(request: Request, name: str, **params: str) -> str:
+    """A route's URL on the public base."""
+    return _base(request) + str(request.app.url_path_for(name, **params))
+
+
+def _self(request: Request) -> str:
+    """This feed's own URL on the public base."""
+    query = request.url.query
+    return _base(request) + request.url.path + (f"?{query}" if query else "")
 
 
 def _respond(request: Request, info: FeedInfo, items: list[FeedItem], fmt: Format, *,
@@ -114,7 +129,7 @@ def category_feed(request: Request, category: CategoryPath, fmt: str) -> Respons
         raise HTTPException(404, f"no papers in category {category!r}")
     info = FeedInfo(title=f"paperfeed: newest in {name}",
                     subtitle=f"The newest papers listed in {name}.",
-                    self_url=str(request.url),
+                    self_url=_self(request),
                     home_url=_base(request) + url_with("/daily", {"category": name}))
     return _respond(request, info, [FeedItem(p) for p in feeds.category_papers(name)], chosen)
 
@@ -130,7 +145,7 @@ def search_feed(request: Request, fmt: str,
     where = f" in {name}" if name else ""
     info = FeedInfo(title=f"paperfeed: “{' '.join(q.split())}”{where}",
                     subtitle=f"Papers matching “{q}”{where}, newest first.",
-                    self_url=str(request.url), home_url=_search_page(request, q, name))
+                    self_url=_self(request), home_url=_search_page(request, q, name))
     return _respond(request, info, items, chosen)
 
 
@@ -144,7 +159,7 @@ def saved_feed(request: Request, public_token: TokenPath, fmt: str) -> Response:
     where = f" in {saved.category}" if saved.category else ""
     info = FeedInfo(title=f"paperfeed: {saved.name}",
                     subtitle=f"Papers matching “{saved.query}”{where}, newest first.",
-                    self_url=str(request.url),
+                    self_url=_self(request),
                     home_url=_search_page(request, saved.query, saved.category))
     return _respond(request, info, items, chosen, index=False)
 
@@ -159,7 +174,7 @@ def personal_feed(request: Request, token: TokenPath, fmt: str) -> Response:
     items = feeds.picked_items(_picks(request), user_id)
     info = FeedInfo(title="paperfeed: your picks",
                     subtitle="Recent papers picked for you, each with the reason why.",
-                    self_url=str(request.url), home_url=_base(request) + "/")
+                    self_url=_self(request), home_url=_base(request) + "/")
     return _respond(request, info, items, chosen, cache=PRIVATE_CACHE, index=False)
 
 
@@ -168,14 +183,13 @@ def personal_feed(request: Request, token: TokenPath, fmt: str) -> Response:
 
 def _page(request: Request, user: Account, status: int = 200, **context: Any) -> Response:
     feeds = _feeds(request)
-    searches = [(s, str(request.url_for("saved_feed", public_token=s.public_token,
-                                        fmt="atom")))
+    searches = [(s, _link(request, "saved_feed", public_token=s.public_token, fmt="atom"))
                 for s in feeds.saved_searches(user.id)]
     values = {"nav": "account", "account": user, "tokens": feeds.tokens(user.id),
               "searches": searches, "new_feed_url": None, "error": None,
               "form": {"name": "", "q": "", "category": ""},
-              "category_feed_example": str(request.url_for("category_feed", category="cs.CV",
-                                                           fmt="atom"))}
+              "category_feed_example": _link(request, "category_feed", category="cs.CV",
+                                                fmt="atom")}
     return render(request, "feeds.html", {**values, **context}, status)
 
 
@@ -195,7 +209,7 @@ def create_feed_token(request: Request, csrf_token: Field = "") -> Response:
         token = _feeds(request).create_token(user.id)
     except FeedError as exc:
         return _page(request, user, 422, error=str(exc))
-    url = str(request.url_for("personal_feed", token=token, fmt="atom"))
+    url = _link(request, "personal_feed", token=token, fmt="atom")
     # Shown once, on this response only: the token is never stored in clear.
     response = _page(request, user, new_feed_url=url)
     response.headers["Cache-Control"] = "no-store"

@@ -61,6 +61,14 @@ def address(host: str, port: int) -> str:
     return f"http://{shown}:{port}"
 
 
+def adopt_address(app: FastAPI, url: str) -> None:
+    """Make the app's listening address its base URL for links, unless one was configured
+    (PAPERFEED_BASE_URL): links in emails and feeds never come from a request's Host."""
+    settings = getattr(app.state, "settings", None)
+    if settings is not None:
+        app.state.settings = settings.with_base_url(url)
+
+
 class BackgroundServer:
     """uvicorn serving an app in a daemon thread on loopback, for `with` blocks."""
 
@@ -72,6 +80,7 @@ class BackgroundServer:
             http=HTTP_PROTOCOL))
         self._thread = threading.Thread(target=self._server.run, name="paperfeed-web",
                                         daemon=True)
+        self._app = app
         self._host = host
         self._timeout = start_timeout
         self.url = ""
@@ -87,6 +96,7 @@ class BackgroundServer:
             time.sleep(0.05)
         port = self._server.servers[0].sockets[0].getsockname()[1]
         self.url = address(self._host, port)
+        adopt_address(self._app, self.url)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -98,6 +108,8 @@ class BackgroundServer:
 def _worker(host: str, port: int, data_dir: str) -> None:
     """One server process with its own listening socket on the shared port."""
     os.environ["PAPERFEED_DATA"] = data_dir
+    # Every worker builds links from the same base URL: the configured one, else this address.
+    os.environ.setdefault("PAPERFEED_BASE_URL", address(host, port))
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
