@@ -112,9 +112,12 @@ class Catalog:
 
     def ingest_records(
         self, records: Iterable[PaperRecord], *, progress: Progress | None = None,
-        batch_size: int = 1000,
+        batch_size: int = 1000, origin: str = "operator",
     ) -> IngestReport:
-        return self.store.add_papers(records, progress=progress, batch_size=batch_size)
+        """Store records; `origin` "user:<id>" for a web upload, which never rewrites a
+        stored paper (`Store.add_papers`)."""
+        return self.store.add_papers(records, progress=progress, batch_size=batch_size,
+                                     origin=origin)
 
     def ingest_file(
         self,

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlalchemy.exc import SQLAlchemyError
 
-from paperfeed.errors import SourceError
+from paperfeed.errors import SourceError, StoreError
 from paperfeed.records import PaperRecord, Provenance, parse_author
 from paperfeed.store import Store
 
@@ -107,7 +108,7 @@ def test_reingesting_the_same_records_changes_nothing(store: Store) -> None:
     assert [p.record for p in store.get_many(list(range(1, 51)))] == before
 
 
-def test_a_failing_batch_leaves_the_store_as_before_it(store: Store) -> None:
+def test_a_parse_error_keeps_everything_read_before_the_bad_line(store: Store) -> None:
     def records() -> Iterator[PaperRecord]:
         for i in range(25):
             yield rec(f"Paper {i}", arxiv_id=f"2502.{i:05d}", line=i)
@@ -115,10 +116,30 @@ def test_a_failing_batch_leaves_the_store_as_before_it(store: Store) -> None:
 
     with pytest.raises(SourceError):
         store.add_papers(records(), batch_size=10)
-    # Two whole batches committed, the third (papers 20-24) not at all.
-    assert store.count() == 20
-    assert store.find("2502.00019") is not None
-    assert store.find("2502.00020") is None
+    # Two whole batches, then the 5 papers read before the bad line: the guide's promise.
+    assert store.count() == 25
+    assert store.find("2502.00024") is not None
+
+
+def test_a_failing_write_leaves_its_batch_out_whole(store: Store,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    original = Store._write_children
+    calls = {"n": 0}
+
+    def fail_second(self: Store, *args: object, **kwargs: object) -> None:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise SQLAlchemyError("disk full")
+        original(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Store, "_write_children", fail_second)
+    with pytest.raises(StoreError, match="could not write a batch of 10 papers"):
+        store.add_papers([rec(f"Paper {i}", arxiv_id=f"2502.{i:05d}", line=i)
+                          for i in range(25)], batch_size=10)
+    # The first batch committed; the second rolled back whole (papers, authors, provenance).
+    assert store.count() == 10
+    assert store.find("2502.00010") is None
+    assert store.stats()["by_source"] == {"test": 10}
 
 
 def test_merge_fills_missing_fields_and_keeps_earliest_dates(store: Store) -> None:

@@ -309,8 +309,10 @@ def test_sign_up_onboard_rate_and_see_the_feed_change(web: Watched) -> None:
     assert unlabelled_controls(page) == []
     page.get_by_label("Paste your publication list").fill(listing)
     page.get_by_role("button", name="Import and add").click()
-    page.wait_for_load_state()
-    assert "added to your profile" in page.locator(".notice").inner_text()
+    page.wait_for_url(re.compile(r"/onboarding\?job=\d+"))
+    # The import runs as a background job; the page reloads itself until it is done.
+    playwright_api.expect(page.locator("#imports .notice")).to_contain_text(
+        "added to your profile", timeout=120_000)
     assert page.locator(".own li").count() == 10
     web.shot("onboarding")
     page.get_by_role("link", name="See your feed →").click()

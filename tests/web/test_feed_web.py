@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import time
 
+import httpx
 import pytest
 
 from paperfeed.catalog import Catalog
@@ -12,6 +14,20 @@ from tests.conftest import shared_path
 from tests.web.test_accounts_web import _csrf, _new_browser, _signup
 
 pytestmark = pytest.mark.slow
+
+
+def wait_for_job(browser: httpx.Client, response: httpx.Response, timeout: float = 120.0
+                 ) -> dict[str, object]:
+    """The import job a form post queued, once it is done or failed."""
+    assert response.status_code == 303, response.text[-500:]
+    found = re.search(r"job=(\d+)", response.headers["location"])
+    assert found, response.headers["location"]
+    deadline = time.monotonic() + timeout
+    while True:
+        job: dict[str, object] = browser.get(f"/api/v1/jobs/{found.group(1)}").json()
+        if job["state"] in ("done", "failed") or time.monotonic() > deadline:
+            return job
+        time.sleep(0.2)
 
 
 def _picks(html: str) -> list[tuple[str, str]]:
@@ -29,8 +45,9 @@ def test_onboard_from_a_pasted_list_then_rate_and_see_the_feed_change(live_serve
         assert "does not know your work yet" in empty.text
         imported = browser.post("/onboarding/import", data={
             "text": listing, "csrf_token": _csrf(browser, "/onboarding")})
-        assert imported.status_code == 200, imported.text[-500:]
-        assert "10 added to your profile" in imported.text
+        job = wait_for_job(browser, imported)
+        assert job["state"] == "done" and "10 added to your profile" in str(job["message"])
+        assert "10 added to your profile" in browser.get("/onboarding").text
         first = _picks(browser.get("/feed").text)
         assert len(first) == 20
         assert all(reason.startswith("close to your paper “") for _, reason in first)
@@ -83,9 +100,10 @@ def test_onboard_by_author_name_and_arxiv_ids(live_server: str) -> None:
             "ids": "https://arxiv.org/abs/2503.11731v2, 2503.99992 and 9999.99999",
             "csrf_token": token})
         assert "1 papers added" in more.text and "not in this store: 9999.99999" in more.text
-        broken = browser.post("/onboarding/import", data={"text": "\x00\x01 not a list",
-                                                          "csrf_token": token})
-        assert broken.status_code == 422
+        broken = wait_for_job(browser, browser.post(
+            "/onboarding/import", data={"text": "\x00\x01 not a list", "csrf_token": token}))
+        assert broken["state"] == "failed"
+        assert str(broken["message"]).startswith("pasted list: "), broken
         assert browser.post("/onboarding/arxiv", data={"ids": "2503.11731"}).status_code == 403
 
 

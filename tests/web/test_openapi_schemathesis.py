@@ -27,6 +27,7 @@ OPERATIONS = [
     ("POST", "/api/v1/library/{ref}"), ("DELETE", "/api/v1/library/{ref}"),
     ("GET", "/api/v1/library"),
     ("POST", "/api/v1/papers/{ref}/vote"), ("DELETE", "/api/v1/papers/{ref}/vote"),
+    ("GET", "/api/v1/jobs"), ("GET", "/api/v1/jobs/{job_id}"),
 ]
 
 

@@ -280,7 +280,7 @@ def harvest(
         totals: dict[str, int] = {"ingested": 0, "merged": 0}
 
         def sink(records: list[Any]) -> None:
-            rep = catalog.ingest_records(records)
+            rep = catalog.ingest_records(records, origin="harvest")
             totals["ingested"] += rep.ingested
             totals["merged"] += rep.merged
 

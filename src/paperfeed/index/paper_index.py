@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -58,7 +59,12 @@ def _now() -> str:
 
 
 class PaperIndex:
-    """BM25 (tantivy) plus embeddings (usearch) for one directory. Not thread-safe."""
+    """BM25 (tantivy) plus embeddings (usearch) for one directory.
+
+    Safe to share between threads (a server's request threads and its background import
+    job): one lock guards the in-memory state; a write embeds its batch before taking it,
+    so searches wait only for the short append and commit, never for the model.
+    """
 
     def __init__(
         self,
@@ -85,6 +91,7 @@ class PaperIndex:
             n_tombstones=int(self._manifest["tombstones"]),
         )
         self._recovered = False
+        self._lock = threading.RLock()
 
     @classmethod
     def open(
@@ -220,7 +227,8 @@ class PaperIndex:
             raise ValueError("batch_size must be at least 1")
         written = 0
         try:
-            self._recover()
+            with self._lock:
+                self._recover()
             batch: dict[int, IndexDoc] = {}
             for doc in docs:
                 batch[doc.key] = doc  # a key twice in one batch: the last one wins
@@ -235,28 +243,36 @@ class PaperIndex:
                 written += done
                 if progress:
                     progress(done)
-            self._lexical.commit()  # the last batch's superseded versions
-            if self._manifest["pending_lexical_deletes"] or source_version is not None:
-                self._write_manifest(
-                    pending_lexical_deletes=[],
-                    source_version=source_version or self._manifest["source_version"],
-                )
-            if self._vectors.n_live > self._exact_below:
-                self._vectors.ann()  # build or catch up now, not on the first search
-            self._vectors.save_ann()
+            with self._lock:
+                self._lexical.commit()  # the last batch's superseded versions
+                if self._manifest["pending_lexical_deletes"] or source_version is not None:
+                    self._write_manifest(
+                        pending_lexical_deletes=[],
+                        source_version=source_version or self._manifest["source_version"],
+                    )
+                if self._vectors.n_live > self._exact_below:
+                    self._vectors.ann()  # build or catch up now, not on the first search
+                self._vectors.save_ann()
         except BaseException:
             self._recovered = False  # leftovers of the failed batch go before the next write
             raise
         finally:
-            self._lexical.release_writer()
+            with self._lock:
+                self._lexical.release_writer()
         return written
 
     def _add_batch(self, docs: list[IndexDoc], source_version: str | None) -> int:
         embedder = self._get_embedder()
         self._check_model(embedder)
+        # The slow part, outside the lock: searches go on meanwhile.
         vectors = np.asarray(
             embedder.encode([paper_text(d.title, d.abstract) for d in docs]), dtype=np.float32
         )
+        with self._lock:
+            return self._append_batch(docs, vectors, embedder.model_id, source_version)
+
+    def _append_batch(self, docs: list[IndexDoc], vectors: npt.NDArray[np.float32],
+                      model_id: str, source_version: str | None) -> int:
         if self._vectors.dimension == 0:
             self._vectors.dimension = int(vectors.shape[1])
         generation = int(self._manifest["generation"]) + 1
@@ -268,7 +284,7 @@ class PaperIndex:
         self._commit(
             rows=self._vectors.n_rows + len(docs),
             tombstones=self._vectors.n_tombstones,
-            model_id=embedder.model_id,
+            model_id=model_id,
             dimension=self._vectors.dimension,
             generation=generation,
             pending_lexical_deletes=superseded,
@@ -279,6 +295,10 @@ class PaperIndex:
 
     def remove(self, keys: Iterable[int]) -> None:
         """Remove papers by key; unknown keys are ignored."""
+        with self._lock:
+            self._remove(keys)
+
+    def _remove(self, keys: Iterable[int]) -> None:
         present = sorted({int(k) for k in keys} & self._vectors.key_to_row.keys())
         if not present:
             return
@@ -306,21 +326,25 @@ class PaperIndex:
 
     def keys(self) -> set[int]:
         """Keys of every paper in the index."""
-        return set(self._vectors.key_to_row)
+        with self._lock:
+            return set(self._vectors.key_to_row)
 
     def __contains__(self, key: object) -> bool:
-        return key in self._vectors.key_to_row
+        with self._lock:
+            return key in self._vectors.key_to_row
 
     def __len__(self) -> int:
         return self._vectors.n_live
 
     def embedding(self, key: int) -> npt.NDArray[np.float32] | None:
         """The stored (float16-rounded) embedding of a paper, or None if it is not indexed."""
-        return self._vectors.vector(key)
+        with self._lock:
+            return self._vectors.vector(key)
 
     def embeddings(self, keys: Sequence[int]) -> tuple[list[int], npt.NDArray[np.float32]]:
         """(keys found, their stored embeddings as rows): many papers in one read."""
-        return self._vectors.vectors(keys)
+        with self._lock:
+            return self._vectors.vectors(keys)
 
     # --- candidates --------------------------------------------------------------
 
@@ -488,18 +512,27 @@ class PaperIndex:
         filter_query = self._lexical.filter_query(filters)
         parsed = [parse_user_query(q) for q in queries]
         need = offset + k
-        results: list[list[SearchHit]] = [[] for _ in queries]
         dense_todo = [
             i for i, p in enumerate(parsed) if mode != "lexical" and not p.is_empty
         ]
-        dense_lists: dict[int, list[tuple[int, float]]] = {}
         depth = max(self._search_fusion.depth, need)
         if sort == "date":
             depth = max(depth, DATE_SORT_POOL)
+        vectors = self._embed_queries([queries[i] for i in dense_todo]) if dense_todo else None
+        with self._lock:
+            return self._search_locked(queries, parsed, dense_todo, vectors, filter_query,
+                                       need, offset, depth, sort, mode, highlight)
+
+    def _search_locked(
+        self, queries: Sequence[str], parsed: list[ParsedQuery], dense_todo: list[int],
+        vectors: npt.NDArray[np.float32] | None, filter_query: tantivy.Query | None,
+        need: int, offset: int, depth: int, sort: Sort, mode: Mode, highlight: bool,
+    ) -> list[list[SearchHit]]:
+        results: list[list[SearchHit]] = [[] for _ in queries]
+        dense_lists: dict[int, list[tuple[int, float]]] = {}
         # Deep pages need deep candidate lists on both sides.
         fusion = replace(self._search_fusion, depth=depth)
-        if dense_todo:
-            vectors = self._embed_queries([queries[i] for i in dense_todo])
+        if vectors is not None:
             for i, hits in zip(
                 dense_todo, self._dense_candidates(vectors, depth, filter_query), strict=True
             ):
@@ -591,6 +624,11 @@ class PaperIndex:
         paper's title and abstract as RELATED_FUSION says (tuned on query by
         example dev sets: docs/decisions/fusion.md).
         """
+        with self._lock:
+            return self._related_locked(key, k, filters)
+
+    def _related_locked(self, key: int, k: int, filters: SearchFilters | None
+                        ) -> list[SearchHit]:
         row = self._vectors.key_to_row.get(key)
         if row is None or k <= 0:
             return []
@@ -622,8 +660,9 @@ class PaperIndex:
 
     def close(self) -> None:
         """Release the writer lock and the files (everything is already on disk)."""
-        self._lexical.release_writer()
-        self._vectors.close()
+        with self._lock:
+            self._lexical.release_writer()
+            self._vectors.close()
 
     def __enter__(self) -> PaperIndex:
         return self

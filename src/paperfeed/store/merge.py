@@ -6,7 +6,8 @@ Pure functions over plain values, so the rules are testable without a database.
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass, field
+from collections.abc import Collection
+from dataclasses import dataclass, field, fields
 from datetime import date
 from typing import Any
 
@@ -100,6 +101,24 @@ class PaperValues:
         }
 
 
+# The fields whose origin the store records (title_derived goes with title).
+FIELDS: tuple[str, ...] = tuple(f.name for f in fields(PaperValues) if f.name != "title_derived")
+_EMPTY: dict[str, Any] = {"title": "", "abstract": "", "categories": [], "code_urls": [],
+                          "authors": []}
+
+
+def trusted(origin: str) -> bool:
+    """Whether a record from this origin may change a shared paper (a user's upload may not)."""
+    return not origin.startswith("user:")
+
+
+def changed_fields(before: PaperValues | None, after: PaperValues) -> list[str]:
+    """The fields `after` sets differently from `before` (every non-empty one when new)."""
+    if before is None:
+        return [f for f in FIELDS if getattr(after, f) not in (None, "", [])]
+    return [f for f in FIELDS if getattr(before, f) != getattr(after, f)]
+
+
 def _min_date(a: date | None, b: date | None) -> date | None:
     return min(a, b) if a and b else (a or b)
 
@@ -108,17 +127,31 @@ def _max_date(a: date | None, b: date | None) -> date | None:
     return max(a, b) if a and b else (a or b)
 
 
-def merge(old: PaperValues, new: PaperRecord) -> PaperValues:
+def merge(old: PaperValues, new: PaperRecord, *, replace: Collection[str] = ()) -> PaperValues:
     """The paper after `new` is merged into `old`.
 
     The newer arXiv version wins for the text (title, abstract, authors); otherwise
     the stored text stays and only missing fields are filled. Dates keep the
-    earliest submission and listing and the latest update.
+    earliest submission and listing and the latest update. Fields named in
+    `replace` (those a user's upload set) count as unknown: `new` fills them where
+    it has a value, and they keep their old value only where it has none.
     """
+    if replace:
+        cleared = _copy_values(old)
+        for name in replace:
+            setattr(cleared, name, _EMPTY.get(name))
+        if "title" in replace:
+            cleared.title_derived = True  # any real title beats the cleared one
+        merged = merge(cleared, new)
+        for name in replace:
+            if getattr(merged, name) in (None, "", []):
+                setattr(merged, name, getattr(old, name))
+                if name == "title":
+                    merged.title_derived = old.title_derived
+        return merged
     newer = bool(new.arxiv_version and (old.arxiv_version or 0) < new.arxiv_version)
     take_text = newer or (old.title_derived and not new.title_derived)
-    merged = PaperValues(**{**old.__dict__, "categories": list(old.categories),
-                            "code_urls": list(old.code_urls), "authors": list(old.authors)})
+    merged = _copy_values(old)
     if take_text:
         merged.title = new.title
         merged.title_derived = new.title_derived
@@ -150,3 +183,8 @@ def merge(old: PaperValues, new: PaperRecord) -> PaperValues:
         if url not in merged.code_urls:
             merged.code_urls.append(url)
     return merged
+
+
+def _copy_values(values: PaperValues) -> PaperValues:
+    return PaperValues(**{**values.__dict__, "categories": list(values.categories),
+                          "code_urls": list(values.code_urls), "authors": list(values.authors)})

@@ -121,17 +121,20 @@ class Provenance(Base):
 
 
 class FieldOrigin(Base):
-    """Who set a paper field's current value: the source format and the origin (as in
-    `Provenance.origin`). Fields set by a user's upload give way to any trusted source."""
+    """Which fields of a paper's current record a source set, and who brought it
+    (`origin` as in `Provenance.origin`): one row per paper and (source, origin), so a
+    paper from one source costs one row. Fields set by a user's upload give way to any
+    trusted source that has them."""
 
     __tablename__ = "field_origins"
 
     paper_id: Mapped[int] = mapped_column(
         ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True
     )
-    field: Mapped[str] = mapped_column(String(32), primary_key=True)
-    source: Mapped[str] = mapped_column(String(32))
-    origin: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(32), primary_key=True)
+    origin: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # Comma-separated field names ("title,abstract,authors,...").
+    fields: Mapped[str] = mapped_column(String(400))
     set_at: Mapped[datetime] = mapped_column(DateTime)
 
 

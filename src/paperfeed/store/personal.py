@@ -13,6 +13,7 @@ from paperfeed.store import models as m
 from paperfeed.store.store import Store, _now
 
 MAX_TAGS = 20
+MAX_ID = 2**63 - 1  # the largest integer both SQLite and PostgreSQL (bigint) hold
 FOLLOW_KINDS = ("category", "author", "keyword")
 
 
@@ -107,11 +108,15 @@ class Personal:
     # --- onboarding: own papers and follows -----------------------------------------------
 
     def add_own(self, user_id: int, paper_ids: Sequence[int]) -> int:
-        """Mark papers as the user's own; returns how many were new."""
+        """Mark papers as the user's own; returns how many were new. Ids of no stored
+        paper (a forged form: 0, -1, 999999, 10**23) are ignored, never an error."""
+        wanted = [p for p in dict.fromkeys(paper_ids) if 0 < p <= MAX_ID]
         with self._session() as s, s.begin():
             have = set(s.scalars(select(m.ProfilePaper.paper_id).where(
                 m.ProfilePaper.user_id == user_id)))
-            new = [p for p in dict.fromkeys(paper_ids) if p not in have]
+            stored = set(s.scalars(select(m.Paper.id).where(m.Paper.id.in_(wanted)))) \
+                if wanted else set()
+            new = [p for p in wanted if p not in have and p in stored]
             s.add_all(m.ProfilePaper(user_id=user_id, paper_id=p, added_at=_now()) for p in new)
         return len(new)
 

@@ -28,7 +28,16 @@ from paperfeed.errors import StoreError
 from paperfeed.records import Author, PaperRecord, normalize_doi, split_arxiv_id
 from paperfeed.records import Provenance as RecordProvenance
 from paperfeed.store import models as m
-from paperfeed.store.merge import PaperValues, ids_conflict, merge, name_key, record_title_key
+from paperfeed.store.merge import (
+    FIELDS,
+    PaperValues,
+    changed_fields,
+    ids_conflict,
+    merge,
+    name_key,
+    record_title_key,
+    trusted,
+)
 
 DB_FILE = "paperfeed.sqlite"
 _MIGRATIONS = Path(__file__).parent / "migrations"
@@ -51,16 +60,19 @@ class IngestReport:
     ingested: int = 0
     merged: int = 0
     changed: int = 0
+    # Records of a user's upload that matched a stored paper: linked to it, never merged in.
+    linked: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
 
     @property
     def records(self) -> int:
-        return self.ingested + self.merged
+        return self.ingested + self.merged + self.linked
 
     def add(self, other: IngestReport) -> None:
         self.ingested += other.ingested
         self.merged += other.merged
         self.changed += other.changed
+        self.linked += other.linked
         self.skipped.update(other.skipped)
 
     def as_dict(self) -> dict[str, Any]:
@@ -68,6 +80,7 @@ class IngestReport:
             "ingested": self.ingested,
             "merged": self.merged,
             "changed_by_merge": self.changed,
+            "linked": self.linked,
             "skipped": dict(self.skipped),
         }
 
@@ -103,6 +116,17 @@ class _Entry:
     original: PaperValues | None
     provenance: list[RecordProvenance] = field(default_factory=list)
     source_ids: list[tuple[str, str]] = field(default_factory=list)
+    # field -> (source, origin, when) of its current value; stored papers start with theirs.
+    origins: dict[str, tuple[str, str, datetime]] = field(default_factory=dict)
+    origins_changed: bool = False
+
+    def untrusted_fields(self) -> set[str]:
+        return {name for name, (_, origin, _) in self.origins.items() if not trusted(origin)}
+
+    def set_origin(self, names: Iterable[str], source: str, origin: str, at: datetime) -> None:
+        for name in names:
+            self.origins[name] = (source, origin, at)
+            self.origins_changed = True
 
 
 def _validate(record: PaperRecord) -> str | None:
@@ -221,41 +245,63 @@ class Store:
         *,
         batch_size: int = 1000,
         progress: Callable[[int], None] | None = None,
+        origin: str = "operator",
     ) -> IngestReport:
         """Store records, deduping against the store and each other, one transaction a batch.
 
-        An exception from `records` (a parser error) propagates after the batches
-        before it are committed; the batch in flight is not written.
+        `origin` says who brings the records: "operator" (a command run by whoever owns
+        the data folder), "harvest", or "user:<id>" for a web user's upload. A user's
+        record never changes a stored paper: one that matches becomes a link to it
+        (`IngestReport.linked`; `lookup` finds its id), one that matches nothing is
+        stored as a new paper whose fields any trusted source later overrides. Which
+        source and origin set each field is kept (`field_origins`).
+
+        An exception from `records` (a parser error at some line) propagates after
+        everything read before it is stored: the batches before it and the records
+        of the batch in flight, each batch in one transaction.
         """
         report = IngestReport()
         batch: list[PaperRecord] = []
-        for record in records:
+
+        def flush() -> None:
+            nonlocal batch
+            if batch:
+                report.add(self._write_batch(batch, origin))
+                if progress:
+                    progress(len(batch))
+                batch = []
+
+        iterator = iter(records)
+        while True:
+            try:
+                record = next(iterator)
+            except StopIteration:
+                break
+            except BaseException:
+                flush()  # what was read before the bad line is stored, then the error goes on
+                raise
             reason = _validate(record)
             if reason:
                 report.skipped[reason] += 1
                 continue
             batch.append(record)
             if len(batch) >= batch_size:
-                report.add(self._write_batch(batch))
-                if progress:
-                    progress(len(batch))
-                batch = []
-        if batch:
-            report.add(self._write_batch(batch))
-            if progress:
-                progress(len(batch))
+                flush()
+        flush()
         return report
 
-    def _write_batch(self, records: Sequence[PaperRecord]) -> IngestReport:
+    def _write_batch(self, records: Sequence[PaperRecord], origin: str) -> IngestReport:
         try:
             with Session(self.engine) as session, session.begin():
-                return self._merge_batch(session, records)
+                return self._merge_batch(session, records, origin)
         except SQLAlchemyError as exc:
             raise StoreError(f"could not write a batch of {len(records)} papers: {exc}") from exc
 
-    def _merge_batch(self, session: Session, records: Sequence[PaperRecord]) -> IngestReport:
+    def _merge_batch(self, session: Session, records: Sequence[PaperRecord], origin: str
+                     ) -> IngestReport:
         report = IngestReport()
-        by_arxiv, by_doi, by_title, by_prov = self._prefetch(session, records)
+        may_write = trusted(origin)
+        by_arxiv, by_doi, by_title, by_prov = self._prefetch(session, records, may_write)
         entries: list[_Entry] = []
         seen_entries: set[int] = set()
         for stored in [*by_arxiv.values(), *by_doi.values(),
@@ -264,21 +310,33 @@ class Store:
                 seen_entries.add(id(stored))
                 entries.append(stored)
 
+        now = _now()
         for record in records:
+            source = record.provenance[0].source if record.provenance else "unknown"
             entry = _match(record, by_arxiv, by_doi, by_title, by_prov)
             if entry is None:
                 entry = _Entry(paper_id=None, values=PaperValues.from_record(record), original=None)
+                entry.set_origin(changed_fields(None, entry.values), source, origin, now)
                 entries.append(entry)
                 report.ingested += 1
+            elif not may_write and entry.paper_id is not None:
+                # A user's claim about a shared paper: remembered as provenance, never merged.
+                entry.provenance.extend(record.provenance)
+                report.linked += 1
+                continue
             else:
-                entry.values = merge(entry.values, record)
+                before = entry.values
+                replace = entry.untrusted_fields() if may_write else set()
+                entry.values = merge(entry.values, record, replace=replace)
+                entry.set_origin(changed_fields(before, entry.values), source, origin, now)
                 report.merged += 1
             # A DOI held by another paper stays there (DOIs are unique in the store).
             holder = by_doi.get(entry.values.doi) if entry.values.doi else None
             if holder is not None and holder is not entry:
                 entry.values.doi = entry.original.doi if entry.original else None
             entry.provenance.extend(record.provenance)
-            entry.source_ids.extend(record.source_ids)
+            if may_write:
+                entry.source_ids.extend(record.source_ids)
             _register(entry, by_arxiv, by_doi, by_title)
             for p in record.provenance:
                 by_prov.setdefault(_prov_key(p), entry)
@@ -286,7 +344,6 @@ class Store:
         changed = [e for e in entries if e.paper_id is None or e.values != e.original]
         report.changed = sum(1 for e in changed if e.paper_id is not None)
         revision = self._next_revision(session) if changed else 0
-        now = _now()
         new = [e for e in changed if e.paper_id is None]
         if new:
             rows = [{**e.values.columns(), "revision": revision, "created_at": now,
@@ -303,18 +360,18 @@ class Store:
                 [{"id": e.paper_id, **e.values.columns(), "revision": revision,
                   "modified_at": now} for e in updated],
             )
-        self._write_children(session, changed, entries, now)
+        self._write_children(session, changed, entries, now, origin)
         return report
 
     def _prefetch(
-        self, session: Session, records: Sequence[PaperRecord]
+        self, session: Session, records: Sequence[PaperRecord], by_position: bool = True
     ) -> tuple[dict[str, _Entry], dict[str, _Entry], dict[str, list[_Entry]],
                dict[tuple[str, str, int], _Entry]]:
-        """Stored papers that may match a record of the batch.
+        """Stored papers that may match a record of the batch, with their field origins.
 
-        By arXiv id, DOI, title key, or the same source position (file and line):
-        the last makes re-ingesting a file a no-op even where a later version
-        changed the title a record was first matched by.
+        By arXiv id, DOI, title key, or (when `by_position`) the same source position
+        (file and line): the last makes re-ingesting a file a no-op even where a later
+        version changed the title a record was first matched by.
         """
         arxiv_ids = {r.arxiv_id for r in records if r.arxiv_id}
         dois = {r.doi for r in records if r.doi}
@@ -324,7 +381,8 @@ class Store:
             clauses.append(m.Paper.arxiv_id.in_(arxiv_ids))
         if dois:
             clauses.append(m.Paper.doi.in_(dois))
-        positions = {_prov_key(p) for r in records for p in r.provenance if p.file and p.line}
+        positions = {_prov_key(p) for r in records for p in r.provenance
+                     if p.file and p.line and by_position}
         prov_hits: dict[tuple[str, str, int], int] = {}
         if positions:
             files = {f for _, f, _ in positions}
@@ -339,22 +397,26 @@ class Store:
                 clauses.append(m.Paper.id.in_(set(prov_hits.values())))
         rows = session.scalars(select(m.Paper).where(or_(*clauses))).all()
         authors = _authors_of(session, [row.id for row in rows])
+        origins = _origins_of(session, [row.id for row in rows])
         by_arxiv: dict[str, _Entry] = {}
         by_doi: dict[str, _Entry] = {}
         by_title: dict[str, list[_Entry]] = {}
         by_id: dict[int, _Entry] = {}
         for row in rows:
             values = _values_of(row, authors.get(row.id, []))
-            entry = _Entry(paper_id=row.id, values=values, original=_copy(values))
+            entry = _Entry(paper_id=row.id, values=values, original=_copy(values),
+                           origins=origins.get(row.id, {}))
             by_id[row.id] = entry
             _register(entry, by_arxiv, by_doi, by_title)
         by_prov = {key: by_id[pid] for key, pid in prov_hits.items() if pid in by_id}
         return by_arxiv, by_doi, by_title, by_prov
 
     def _write_children(
-        self, session: Session, changed: list[_Entry], entries: list[_Entry], now: datetime
+        self, session: Session, changed: list[_Entry], entries: list[_Entry], now: datetime,
+        origin: str,
     ) -> None:
-        """Authors and categories of changed papers; provenance and source ids of every entry."""
+        """Authors and categories of changed papers; provenance and source ids of every entry;
+        field origins of the papers whose fields changed hands."""
         rewrite_authors = [e for e in changed if e.original is None
                            or e.original.authors != e.values.authors]
         rewrite_cats = [e for e in changed if e.original is None
@@ -378,9 +440,28 @@ class Store:
             session.execute(insert(m.PaperCategory), cat_rows)
         prov_rows = [
             {"paper_id": e.paper_id, "source": p.source, "file": p.file or "",
-             "line": p.line or 0, "record_id": p.record_id or "", "seen_at": now}
+             "line": p.line or 0, "record_id": p.record_id or "", "seen_at": now,
+             "origin": origin}
             for e in entries for p in dict.fromkeys(e.provenance)
         ]
+        moved = [e for e in entries if e.origins_changed]
+        if moved:
+            session.execute(delete(m.FieldOrigin).where(
+                m.FieldOrigin.paper_id.in_([e.paper_id for e in moved if e.original is not None])))
+            origin_rows = []
+            for e in moved:
+                groups: dict[tuple[str, str], tuple[list[str], datetime]] = {}
+                for name in FIELDS:  # in a fixed order, so rows read the same every time
+                    if name in e.origins:
+                        src, who, at = e.origins[name]
+                        names, latest = groups.setdefault((src[:32], who[:64]), ([], at))
+                        names.append(name)
+                        groups[(src[:32], who[:64])] = (names, max(latest, at))
+                origin_rows += [{"paper_id": e.paper_id, "source": src, "origin": who,
+                                 "fields": ",".join(names), "set_at": at}
+                                for (src, who), (names, at) in groups.items()]
+            if origin_rows:
+                session.execute(insert(m.FieldOrigin), origin_rows)
         if prov_rows:
             session.execute(self._insert_ignore(m.Provenance), prov_rows)
         sid_rows = [{"paper_id": e.paper_id, "scheme": s, "value": v}
@@ -433,6 +514,19 @@ class Store:
                 _stored(rows[i], authors.get(i, []), prov.get(i, []), sids.get(i, []))
                 for i in paper_ids if i in rows
             ]
+
+    def field_origins(self, paper_id: int) -> dict[str, tuple[str, str, datetime]]:
+        """Field -> (source, origin, when) for each field whose origin is known (a paper
+        stored before origins were kept has none: it came from the operator)."""
+        with Session(self.engine) as session:
+            return _origins_of(session, [paper_id]).get(paper_id, {})
+
+    def provenance_origins(self, paper_id: int) -> set[tuple[str, str]]:
+        """(source, origin) of every record seen for the paper, a user's claims included."""
+        with Session(self.engine) as session:
+            return {(source, origin) for source, origin in session.execute(
+                select(m.Provenance.source, m.Provenance.origin)
+                .where(m.Provenance.paper_id == paper_id))}
 
     def find(self, ref: str) -> StoredPaper | None:
         """A paper by store id, arXiv id (any version), DOI or source id ("seed:000_x#3")."""
@@ -624,6 +718,22 @@ def _authors_of(session: Session, paper_ids: list[int]) -> dict[int, list[tuple[
             select(a.paper_id, a.name, a.given, a.family).where(a.paper_id.in_(paper_ids))
             .order_by(a.paper_id, a.position)):
         out.setdefault(pid, []).append((name, given, family))
+    return out
+
+
+def _origins_of(session: Session, paper_ids: list[int]
+                ) -> dict[int, dict[str, tuple[str, str, datetime]]]:
+    """Per paper, field -> (source, origin, when) of its current value."""
+    out: dict[int, dict[str, tuple[str, str, datetime]]] = {}
+    if not paper_ids:
+        return out
+    f = m.FieldOrigin
+    for pid, source, origin, names, at in session.execute(
+            select(f.paper_id, f.source, f.origin, f.fields, f.set_at)
+            .where(f.paper_id.in_(paper_ids))):
+        for name in names.split(","):
+            if name:
+                out.setdefault(pid, {})[name] = (source, origin, at)
     return out
 
 

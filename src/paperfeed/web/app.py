@@ -28,8 +28,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from paperfeed import __version__
 from paperfeed.accounts import Accounts
 from paperfeed.catalog import Catalog, PaperNotFoundError
+from paperfeed.jobs import IMPORT, JobRunner, run_import
 from paperfeed.rank.feed import Feed
 from paperfeed.settings import Settings
+from paperfeed.store.jobs import JobStore
 from paperfeed.web.security import (
     COOKIE_MAX_AGE,
     SECURITY_HEADERS,
@@ -143,14 +145,16 @@ def cookie_header(name: str, value: str, max_age: int, scope: Scope) -> str:
     return morsel.OutputString()
 
 
-def create_app(catalog: Catalog, *, warm_up: bool = True, settings: Settings | None = None
-               ) -> FastAPI:
+def create_app(catalog: Catalog, *, warm_up: bool = True, settings: Settings | None = None,
+               run_jobs: bool = True) -> FastAPI:
     """The web app over an open catalog (the caller owns and closes it).
 
     `settings` default to the environment's (`Settings.from_env`); a server that starts
     without a configured base URL fills in its own address (`BackgroundServer`, `serve`).
     """
     settings = settings if settings is not None else Settings.from_env()
+    runner = JobRunner(JobStore(catalog.store),
+                       {IMPORT: lambda job, progress: run_import(catalog, job, progress)})
     views = Views(catalog)
     guard = Guard(catalog.store.secret_key())
     accounts = Accounts(catalog.store)
@@ -179,7 +183,12 @@ def create_app(catalog: Catalog, *, warm_up: bool = True, settings: Settings | N
         # CPU-bound and mostly holds the GIL, so 40 runnable threads only thrash: one
         # worker served search at concurrency 32 at 37 req/s against 52 at concurrency 1.
         anyio.to_thread.current_default_thread_limiter().total_tokens = 4
-        yield
+        if run_jobs:
+            runner.start()
+        try:
+            yield
+        finally:
+            runner.stop()  # after the job in hand: an import is never cut off midway
 
     app = FastAPI(
         title="paperfeed", version=__version__, lifespan=lifespan,
@@ -189,6 +198,7 @@ def create_app(catalog: Catalog, *, warm_up: bool = True, settings: Settings | N
         docs_url="/api/docs", redoc_url=None, openapi_url="/api/v1/openapi.json",
     )
     app.state.settings = settings
+    app.state.jobs = runner
     app.state.views = views
     app.state.guard = guard
     app.state.accounts = accounts
@@ -244,12 +254,16 @@ def create_app(catalog: Catalog, *, warm_up: bool = True, settings: Settings | N
     from paperfeed.web.digest_pages import router as digest_router
     from paperfeed.web.feed_pages import router as feed_router
     from paperfeed.web.feeds import router as feeds_router
+    from paperfeed.web.imports import api as imports_api
+    from paperfeed.web.imports import pages as imports_pages
     from paperfeed.web.library import api as library_api
     from paperfeed.web.library import pages as library_pages
     from paperfeed.web.pages import router as pages_router
 
     app.include_router(api_router)
     app.include_router(library_api)
+    app.include_router(imports_api)
+    app.include_router(imports_pages)
     app.include_router(account_router)
     app.include_router(library_pages)
     app.include_router(feed_router)

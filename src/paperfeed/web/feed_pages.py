@@ -3,32 +3,27 @@
 Onboarding takes any of: an author name (choose among the exact names and tick
 your papers: names are never merged, docs/decisions/authors.md), arXiv ids, a
 BibTeX file or a pasted publication list in any format the ingester reads
-(those papers are stored and indexed first), and follows of categories,
+(imported by a background job, `web/imports.py`), and follows of categories,
 authors and keywords.
 """
 
 from __future__ import annotations
 
 import re
-import tempfile
-from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request, UploadFile
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from paperfeed.accounts import Account
-from paperfeed.errors import SourceError
 from paperfeed.rank.feed import Feed
-from paperfeed.sources import detect_format, read_records
 from paperfeed.store.personal import Personal
 from paperfeed.web.forms import check_csrf, require_user
+from paperfeed.web.imports import recent_jobs
 from paperfeed.web.pages import render
 from paperfeed.web.views import Views
 
 router = APIRouter(include_in_schema=False)
-MAX_UPLOAD = 2_000_000
-MAX_IMPORTED = 500
 ARXIV_ID = re.compile(r"(\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})(v\d+)?", re.I)
 
 
@@ -50,9 +45,13 @@ def _user(request: Request, csrf: str | None = None, *, check: bool = False) -> 
 def _onboarding(request: Request, user: Account, status: int = 200, **extra: Any) -> Response:
     views, personal = _views(request), _personal(request)
     own = views.papers(personal.own(user.id), request.state.voter)
+    jobs = recent_jobs(request, user)
     context = {"nav": "feed", "own": own, "follows": personal.follows(user.id),
                "author_query": "", "candidates": [], "message": None, "error": None,
-               "categories": views.categories()[:80], **extra}
+               "categories": views.categories()[:80], "jobs": jobs,
+               "import_error": request.query_params.get("import_error", "")[:300],
+               # A page following an import reloads itself until the import is done.
+               "refresh": any(j.state in ("queued", "running") for j in jobs), **extra}
     return render(request, "onboarding.html", context, status)
 
 
@@ -74,9 +73,11 @@ def onboarding(request: Request, author: str = "") -> Response:
 
 @router.post("/onboarding/papers")
 def add_papers(request: Request, csrf_token: Annotated[str, Form()] = "",
-               paper: Annotated[list[int] | None, Form()] = None) -> Response:
+               paper: Annotated[list[str] | None, Form()] = None) -> Response:
     user = _user(request, csrf_token, check=True)
-    added = _personal(request).add_own(user.id, paper or [])
+    # Ticked boxes carry store ids; anything else (a forged 0, -1 or 1e23) is no paper.
+    ids = [int(p) for p in paper or [] if p.isascii() and p.isdigit() and len(p) < 19]
+    added = _personal(request).add_own(user.id, ids)
     return _onboarding(request, user, message=f"{added} papers added to your profile")
 
 
@@ -99,46 +100,6 @@ def add_arxiv(request: Request, csrf_token: Annotated[str, Form()] = "",
         message += (f"; not in this store: {', '.join(map(str, missing[:20]))} "
                     "(harvest or ingest them first, or paste their abstracts)")
     return _onboarding(request, user, message=message)
-
-
-@router.post("/onboarding/import")
-async def import_list(request: Request, csrf_token: Annotated[str, Form()] = "",
-                      text: Annotated[str, Form(max_length=MAX_UPLOAD)] = "",
-                      file: UploadFile | None = None) -> Response:
-    user = _user(request, csrf_token, check=True)
-    content = text.encode()
-    name = "pasted-list.txt"
-    if file is not None and file.filename:
-        content = await file.read(MAX_UPLOAD + 1)
-        name = Path(file.filename).name or "upload.txt"
-    if not content.strip():
-        return _onboarding(request, user, 422, error="paste a list or choose a file first")
-    if len(content) > MAX_UPLOAD:
-        return _onboarding(request, user, 422, error="that file is larger than 2 MB")
-    views = _views(request)
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / re.sub(r"[^A-Za-z0-9._-]", "_", name)
-        path.write_bytes(content)
-        try:
-            records = []
-            for record in read_records(path, format=detect_format(path),
-                                       author=user.name or None):
-                records.append(record)
-                if len(records) >= MAX_IMPORTED:
-                    break
-        except SourceError as exc:
-            return _onboarding(request, user, 422, error=f"{name}: {exc}")
-    if not records:
-        return _onboarding(request, user, 422, error=f"{name}: no paper found in it")
-    catalog = views.catalog
-    report = catalog.ingest_records(records)
-    catalog.update_index()  # embeds the new papers: a few per second
-    catalog.update_cards(workers=1)  # and gives them their cards (hundreds per second)
-    ids = [i for i in catalog.store.lookup(records) if i is not None]
-    added = _personal(request).add_own(user.id, ids)
-    return _onboarding(request, user, message=(
-        f"read {len(records)} papers from {name} ({report.ingested} new to the store); "
-        f"{added} added to your profile"))
 
 
 @router.post("/onboarding/follow")

@@ -128,11 +128,16 @@ def library_bibtex(request: Request, tag: Annotated[str | None, Query(max_length
 def library_page(request: Request, tag: Annotated[str, Query(max_length=40)] = "") -> Response:
     if request.state.user is None:
         return RedirectResponse("/login?next=/library", status_code=303)
-    items = _library(request, request.state.user, tag or None)
-    all_tags = sorted({t for x in _personal(request).library(request.state.user.id)
-                       for t in x.tags})
-    return render(request, "library.html", {"items": items, "tag": tag, "tags": all_tags,
-                                            "nav": "library"})
+    from paperfeed.web.imports import recent_jobs
+
+    user: Account = request.state.user
+    items = _library(request, user, tag or None)
+    all_tags = sorted({t for x in _personal(request).library(user.id) for t in x.tags})
+    jobs = recent_jobs(request, user)
+    return render(request, "library.html", {
+        "items": items, "tag": tag, "tags": all_tags, "nav": "library", "jobs": jobs,
+        "import_error": request.query_params.get("import_error", "")[:300],
+        "refresh": any(j.state in ("queued", "running") for j in jobs)})
 
 
 @pages.post("/papers/{ref:path}/mine")

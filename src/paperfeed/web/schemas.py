@@ -67,6 +67,12 @@ class PaperBrief(BaseModel):
     card: CardOut | None = Field(default=None, description="Its system card, once extracted")
 
 
+class FieldOriginOut(BaseModel):
+    source: str = Field(description="the input format (arxiv-daily, oai, bibtex ...)")
+    origin: Literal["operator", "harvest", "upload"] = Field(
+        description="the operator's ingest, a harvest, or a user's upload (never named)")
+
+
 class PaperDetail(PaperBrief):
     arxiv_version: int | None
     doi: str | None
@@ -75,6 +81,13 @@ class PaperDetail(PaperBrief):
     comment: str | None
     journal_ref: str | None
     sources: list[str]
+    field_origins: dict[str, FieldOriginOut] = Field(
+        default_factory=dict,
+        description="Who set each field's current value (fields stored before origins were "
+                    "kept are absent)")
+    unverified: bool = Field(
+        False, description="True when the title came from a user's upload that no trusted "
+                           "source (the operator's ingest, a harvest) has confirmed")
 
 
 class PageInfo(BaseModel):
@@ -291,3 +304,18 @@ class FacetOut(BaseModel):
                                               "datasets most often named with this task")
     search: str = Field(description="The search query listing the same papers")
     paging: PageInfo
+
+
+class JobOut(BaseModel):
+    """A background job of yours (an import) with its progress."""
+
+    id: int
+    kind: str
+    state: Literal["queued", "running", "done", "failed"]
+    name: str = Field(description="the uploaded file's name, or 'pasted list'")
+    target: str = Field(description="profile or library")
+    progress: dict[str, object] = Field(
+        description="phase (reading, storing, indexing, cards, done) and counts")
+    message: str = Field(description="the outcome, once done or failed")
+    created_at: datetime
+    finished_at: datetime | None

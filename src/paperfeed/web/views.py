@@ -115,6 +115,11 @@ def harvest_health(key: str, state: dict[str, Any], updated: datetime, now: date
                         state=state)
 
 
+def _public_origin(origin: str) -> str:
+    """An origin as the public may see it: a user's upload is never traced to the user."""
+    return origin if origin in ("operator", "harvest") else "upload"
+
+
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
@@ -176,7 +181,12 @@ class Views:
         voted = paper.id in self.browse.voted_by(voter, [paper.id])
         r = paper.record
         sources = sorted({p.source for p in r.provenance})
+        origins = {name: {"source": source, "origin": _public_origin(origin)}
+                   for name, (source, origin, _) in
+                   self.catalog.store.field_origins(paper.id).items()}
         return s.PaperDetail.model_validate({
+            "field_origins": origins,
+            "unverified": origins.get("title", {}).get("origin") == "upload",
             **self._brief_fields(paper, None, votes, voted, self.catalog.card(paper)),
             "arxiv_version": r.arxiv_version, "doi": r.doi, "submitted": r.submitted,
             "updated": r.updated, "comment": clean_latex(r.comment) if r.comment else None,

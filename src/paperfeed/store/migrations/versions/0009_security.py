@@ -73,12 +73,12 @@ def upgrade() -> None:
     op.create_table(
         "field_origins",
         sa.Column("paper_id", sa.Integer(), nullable=False),
-        sa.Column("field", sa.String(length=32), nullable=False),
         sa.Column("source", sa.String(length=32), nullable=False),
         sa.Column("origin", sa.String(length=64), nullable=False),
+        sa.Column("fields", sa.String(length=400), nullable=False),
         sa.Column("set_at", sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(["paper_id"], ["papers.id"], ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("paper_id", "field"),
+        sa.PrimaryKeyConstraint("paper_id", "source", "origin"),
     )
     # Plain ADD COLUMN on both dialects: no copy of a provenance table of millions of rows.
     op.add_column("provenance", sa.Column("origin", sa.String(length=64), nullable=False,

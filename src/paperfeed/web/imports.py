@@ -1,0 +1,134 @@
+"""Uploading a publication list: to the profile (onboarding) or to the library.
+
+The request only checks the form and queues a job (`paperfeed.jobs`); parsing,
+embedding and cards run in the server's job thread, so the server keeps answering
+while a 2 MB list is imported. The pages follow the job's progress; the JSON API
+shows a user their own jobs and nobody else's.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import anyio.to_thread
+from fastapi import APIRouter, HTTPException, Path, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.formparsers import MultiPartException
+
+from paperfeed.accounts import Account
+from paperfeed.jobs import JobRunner, UploadError, queue_import
+from paperfeed.settings import Settings
+from paperfeed.store.jobs import JobInfo, JobStore
+from paperfeed.web import schemas as s
+from paperfeed.web.app import SafeJSONResponse
+from paperfeed.web.forms import check_csrf, require_user
+
+pages = APIRouter(include_in_schema=False)
+api = APIRouter(prefix="/api/v1", tags=["imports"], default_response_class=SafeJSONResponse)
+# Where each import form sends the browser back to, and the page's name for errors.
+RETURN = {"profile": "/onboarding", "library": "/library"}
+
+
+def job_store(request: Request) -> JobStore:
+    return JobStore(request.app.state.views.catalog.store)
+
+
+def job_out(job: JobInfo) -> s.JobOut:
+    return s.JobOut.model_validate({
+        "id": job.id, "kind": job.kind, "state": job.state,
+        "name": str(job.payload.get("name") or ""),
+        "target": str(job.payload.get("target") or ""), "progress": job.progress,
+        "message": job.message, "created_at": job.created_at, "finished_at": job.finished_at})
+
+
+async def _upload(request: Request, target: str) -> Response:
+    settings: Settings = request.app.state.settings
+    limit = settings.max_upload_bytes
+    try:
+        # Starlette keeps a text field to 1 MiB unless told: the page promises 2 MB.
+        form = await request.form(max_files=1, max_fields=10, max_part_size=limit)
+    except (MultiPartException, StarletteHTTPException) as exc:
+        detail = str(getattr(exc, "message", None) or getattr(exc, "detail", exc))
+        if "maximum size" in detail:
+            raise HTTPException(413, f"the pasted list is larger than the "
+                                     f"{limit // (1024 * 1024)} MB an upload may have") from None
+        raise HTTPException(422, f"form: {detail}") from None
+    check_csrf(request, str(form.get("csrf_token") or ""))
+    user: Account = require_user(request, "to import papers")
+    file, text = form.get("file"), form.get("text")
+    if isinstance(file, UploadFile) and file.filename:
+        content = await file.read(limit + 1)
+        name = file.filename
+    else:
+        content = str(text or "").encode()
+        name = "pasted list"
+    tags = str(form.get("tags") or "").split(",")
+    store = job_store(request)
+    try:
+        job = await anyio.to_thread.run_sync(lambda: queue_import(
+            store, user.id, name, content, target=target, tags=tags,
+            author=user.name or None, max_bytes=limit))
+    except UploadError as exc:
+        return RedirectResponse(f"{RETURN[target]}?import_error={_short(str(exc))}",
+                                status_code=303)
+    runner: JobRunner | None = getattr(request.app.state, "jobs", None)
+    if runner is not None:
+        runner.wake()
+    return RedirectResponse(f"{RETURN[target]}?job={job.id}", status_code=303)
+
+
+def _short(message: str) -> str:
+    from urllib.parse import quote
+
+    return quote(message[:300], safe="")
+
+
+@pages.post("/onboarding/import")
+async def import_to_profile(request: Request) -> Response:
+    """A BibTeX file or pasted list: its papers become the user's own (the feed's seed)."""
+    return await _upload(request, "profile")
+
+
+@pages.post("/library/import")
+async def import_to_library(request: Request) -> Response:
+    """A BibTeX file or pasted list: its papers are saved to the library with the tags."""
+    return await _upload(request, "library")
+
+
+def recent_jobs(request: Request, user: Account) -> list[s.JobOut]:
+    """The user's newest imports, for the pages that show their progress."""
+    return [job_out(j) for j in job_store(request).for_user(user.id, limit=3)]
+
+
+def _owner(request: Request) -> Account:
+    user: Account | None = request.state.user
+    if user is None:
+        raise HTTPException(401, "log in (or send an API token) to see your imports",
+                            headers={"WWW-Authenticate": "Bearer"})
+    return user
+
+
+NOT_LOGGED_IN: dict[int | str, dict[str, object]] = {
+    401: {"model": s.ErrorOut, "description": "Not logged in"}}
+
+
+@api.get("/jobs", response_model=list[s.JobOut], responses=NOT_LOGGED_IN)
+def my_jobs(request: Request) -> list[s.JobOut]:
+    """Your newest background jobs (imports), newest first."""
+    user = _owner(request)
+    return [job_out(j) for j in job_store(request).for_user(user.id, limit=20)]
+
+
+@api.get("/jobs/{job_id}", response_model=s.JobOut,
+         responses={**NOT_LOGGED_IN, 404: {"model": s.ErrorOut,
+                                            "description": "No such job of yours"},
+                    422: {"model": s.ErrorOut, "description": "Invalid job id"}})
+def my_job(request: Request, job_id: Annotated[int, Path(ge=1, le=2**62)]) -> s.JobOut:
+    """One of your jobs with its progress; another user's job is 404, as if absent."""
+    user = _owner(request)
+    job = job_store(request).get(job_id)
+    if job is None or job.user_id != user.id:
+        raise HTTPException(404, "no such job of yours")
+    return job_out(job)
