@@ -27,3 +27,15 @@ def test_equal_scores_go_to_more_votes_then_newer_paper() -> None:
 def test_a_vote_from_the_future_counts_as_now() -> None:
     [(_, score, _)] = trending_scores([(1, NOW + timedelta(hours=5))], NOW)
     assert score == 1.0
+
+
+def test_a_burst_from_one_client_counts_once() -> None:
+    from paperfeed.rank import one_per_client
+
+    burst = [(1, NOW - timedelta(minutes=i), "ip:a") for i in range(30)]
+    two = [(2, NOW, "ip:b"), (2, NOW, "user:3")]
+    ranked = trending_scores(one_per_client(burst + two), NOW)
+    assert [(p, n) for p, _, n in ranked] == [(2, 2), (1, 1)]
+    # The burst's earliest vote is the one kept: the client cannot refresh its vote.
+    [(_, at)] = one_per_client(burst)
+    assert at == NOW - timedelta(minutes=29)

@@ -75,9 +75,22 @@ def test_votes_since_filters_by_time_and_listing_day(browse: Browse) -> None:
     now = datetime(2026, 1, 1, 12)
     browse.vote(p1, "v1", at=now - timedelta(days=3))
     browse.vote(p4, "v1", at=now)
-    assert {p for p, _ in browse.votes_since(now - timedelta(days=1))} == {p4}
-    assert {p for p, _ in browse.votes_since(now - timedelta(days=9),
-                                              listed_from=date(2025, 1, 8))} == {p4}
+    assert {p for p, _, _ in browse.votes_since(now - timedelta(days=1))} == {p4}
+    assert {p for p, _, _ in browse.votes_since(now - timedelta(days=9),
+                                                 listed_from=date(2025, 1, 8))} == {p4}
+
+
+def test_many_browser_cookies_of_one_client_count_once(browse: Browse) -> None:
+    p1, p2 = _ids(browse, ["2501.00001", "2501.00002"])
+    day = date(2025, 1, 6)
+    for i in range(30):
+        assert browse.vote(p2, f"browser:{i}", client="ip:same")
+    browse.vote(p1, "browser:x", client="ip:one")
+    browse.vote(p1, "user:7", client="user:7")
+    assert browse.vote_counts([p1, p2]) == {p1: 2, p2: 1}
+    assert browse.listing(day, day).paper_ids == [p1, p2]  # 2 clients beat 1 client's 30
+    clients = {c for p, _, c in browse.votes_since(datetime(2000, 1, 1)) if p == p2}
+    assert clients == {"ip:same"}
 
 
 def test_authors_and_categories(browse: Browse) -> None:

@@ -8,7 +8,7 @@ the newest papers into `picks` for the feed page, the digest and Atom feeds.
 
 from paperfeed.rank.picks import Pick, PickSource
 from paperfeed.rank.profile import Background, Profile, RankerParams, RatedPaper, Reason, diversify
-from paperfeed.rank.trending import HALF_LIFE, WINDOWS, trending_scores
+from paperfeed.rank.trending import HALF_LIFE, WINDOWS, one_per_client, trending_scores
 
 __all__ = ["HALF_LIFE", "WINDOWS", "Background", "Pick", "PickSource", "Profile", "RankerParams",
-           "RatedPaper", "Reason", "diversify", "trending_scores"]
+           "RatedPaper", "Reason", "diversify", "one_per_client", "trending_scores"]

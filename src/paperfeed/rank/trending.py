@@ -9,6 +9,8 @@ Hacker News's votes / (age + 2) ** 1.8, the score does not depend on the
 paper's age, so a paper listed on a quiet day is not punished for being read
 late. 36 hours: a vote is worth half after a day and a half, a tenth after
 five days, which matches a daily-reading habit (docs/decisions/trending.md).
+Votes are counted once per client (`one_per_client`), so one machine cycling
+browser cookies cannot push a paper up.
 """
 
 from __future__ import annotations
@@ -20,6 +22,17 @@ from datetime import datetime, timedelta
 HALF_LIFE = timedelta(hours=36)
 # How many days back from the newest listing day each trending view looks.
 WINDOWS: dict[str, int] = {"day": 1, "week": 7, "month": 30}
+
+
+def one_per_client(votes: Iterable[tuple[int, datetime, str]]) -> list[tuple[int, datetime]]:
+    """Each client's earliest vote on each paper: a burst of votes from one client (one
+    address cycling browser cookies) counts as one vote, not thirty."""
+    first: dict[tuple[int, str], datetime] = {}
+    for paper_id, at, client in votes:
+        key = (paper_id, client)
+        if key not in first or at < first[key]:
+            first[key] = at
+    return [(paper_id, at) for (paper_id, _), at in first.items()]
 
 
 def trending_scores(

@@ -40,6 +40,9 @@ class AuthorPaper:
     coauthors: tuple[str, ...]  # name keys of the other authors
 
 
+# Who a vote counts for: its client, or its voter for votes cast before clients were kept.
+VOTE_CLIENT = func.coalesce(m.Vote.client, m.Vote.voter)
+
 class Browse:
     """Browsing queries over one store."""
 
@@ -74,7 +77,7 @@ class Browse:
     def listing(self, start: date, end: date, *, category: str | None = None,
                 offset: int = 0, limit: int = 50) -> Listing:
         """Papers listed in [start, end]: most votes first, then newest, then by id."""
-        votes = (select(m.Vote.paper_id, func.count().label("n"))
+        votes = (select(m.Vote.paper_id, func.count(func.distinct(VOTE_CLIENT)).label("n"))
                  .group_by(m.Vote.paper_id).subquery())
         where = self._in_category(select(m.Paper.id).where(LISTED.between(start, end)),
                                   category)
@@ -166,11 +169,16 @@ class Browse:
 
     # --- votes ------------------------------------------------------------------------
 
-    def vote(self, paper_id: int, voter: str, *, at: datetime | None = None) -> bool:
-        """Record an upvote; False when this voter had already voted for the paper."""
+    def vote(self, paper_id: int, voter: str, *, client: str | None = None,
+             at: datetime | None = None) -> bool:
+        """Record an upvote; False when this voter had already voted for the paper.
+
+        `client` is who counts: "user:<id>" for an account, else a keyed hash of the
+        client's address, so one client's many browser cookies count once."""
         try:
             with self._session() as s, s.begin():
-                s.add(m.Vote(paper_id=paper_id, voter=voter, created_at=at or _now()))
+                s.add(m.Vote(paper_id=paper_id, voter=voter, client=client or voter,
+                             created_at=at or _now()))
         except IntegrityError:
             return False
         return True
@@ -182,12 +190,13 @@ class Browse:
         return bool(getattr(result, "rowcount", 0))
 
     def vote_counts(self, paper_ids: Sequence[int]) -> dict[int, int]:
+        """Votes per paper, counting each client once (see `vote`)."""
         if not paper_ids:
             return {}
         with self._session() as s:
             return {pid: n for pid, n in s.execute(
-                select(m.Vote.paper_id, func.count()).where(m.Vote.paper_id.in_(set(paper_ids)))
-                .group_by(m.Vote.paper_id))}
+                select(m.Vote.paper_id, func.count(func.distinct(VOTE_CLIENT)))
+                .where(m.Vote.paper_id.in_(set(paper_ids))).group_by(m.Vote.paper_id))}
 
     def voted_by(self, voter: str | None, paper_ids: Sequence[int]) -> set[int]:
         if not voter or not paper_ids:
@@ -197,11 +206,13 @@ class Browse:
                 m.Vote.voter == voter, m.Vote.paper_id.in_(set(paper_ids)))))
 
     def votes_since(self, since: datetime, *, listed_from: date | None = None
-                    ) -> list[tuple[int, datetime]]:
-        """Votes cast after `since`, optionally only on papers listed on or after a day."""
-        query = select(m.Vote.paper_id, m.Vote.created_at).where(m.Vote.created_at >= since)
+                    ) -> list[tuple[int, datetime, str]]:
+        """Votes cast after `since` as (paper, when, client), optionally only on papers
+        listed on or after a day."""
+        query = select(m.Vote.paper_id, m.Vote.created_at, VOTE_CLIENT).where(
+            m.Vote.created_at >= since)
         if listed_from is not None:
             query = query.join(m.Paper, m.Paper.id == m.Vote.paper_id).where(
                 listed_from <= LISTED)
         with self._session() as s:
-            return [(pid, at) for pid, at in s.execute(query)]
+            return [(pid, at, client) for pid, at, client in s.execute(query)]

@@ -17,6 +17,7 @@ from paperfeed.web import schemas as s
 from paperfeed.web.app import SafeJSONResponse
 from paperfeed.web.security import CSRF_HEADER, VOTER_COOKIE, Guard
 from paperfeed.web.views import Views
+from paperfeed.web.votes import cast_vote
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": s.ErrorOut, "description": "No such paper or author"},
@@ -239,9 +240,12 @@ def me(request: Request) -> s.MeOut:
     return s.MeOut(id=user.id, email=user.email, name=user.name)
 
 
-VOTE_ERRORS: dict[int | str, dict[str, Any]] = {**ERRORS, 403: {"model": s.ErrorOut,
-                               "description": "No voter cookie or a wrong CSRF token, "
-                                              "or a revoked API token"}}
+VOTE_ERRORS: dict[int | str, dict[str, Any]] = {
+    **ERRORS,
+    401: {"model": s.ErrorOut, "description": "Votes are for accounts only here (PAPERFEED_VOTES)"},
+    403: {"model": s.ErrorOut, "description": "No voter cookie or a wrong CSRF token, "
+                                              "or a revoked API token"},
+    429: {"model": s.ErrorOut, "description": "Too many votes from this client this hour"}}
 
 
 def _checked_voter(request: Request, token: str | None) -> str:
@@ -267,11 +271,11 @@ CsrfHeader = Annotated[str | None, Header(alias=CSRF_HEADER,
 def vote(request: Request, ref: Ref, token: CsrfHeader = None) -> s.VoteOut:
     """Upvote a paper, once per voter (voting again changes nothing)."""
     voter = _checked_voter(request, token)
-    return _views(request).vote(ref, voter, up=True)
+    return cast_vote(request, ref, voter, up=True)
 
 
 @router.delete("/papers/{ref:path}/vote", response_model=s.VoteOut, responses=VOTE_ERRORS)
 def unvote(request: Request, ref: Ref, token: CsrfHeader = None) -> s.VoteOut:
     """Take one's vote back."""
     voter = _checked_voter(request, token)
-    return _views(request).vote(ref, voter, up=False)
+    return cast_vote(request, ref, voter, up=False)

@@ -20,6 +20,7 @@ from paperfeed.web.app import SafeJSONResponse
 from paperfeed.web.forms import check_csrf, local_path
 from paperfeed.web.security import CSRF_FIELD, Guard
 from paperfeed.web.views import Views
+from paperfeed.web.votes import cast_vote
 
 router = APIRouter(include_in_schema=False)
 
@@ -138,8 +139,7 @@ def paper(request: Request, ref: str) -> Response:
 def vote(request: Request, ref: str, csrf_token: Annotated[str, Form()] = "",
          direction: Annotated[str, Form()] = "up", next: Annotated[str, Form()] = "") -> Response:
     check_csrf(request, csrf_token)
-    voter = request.state.voter
-    result = _views(request).vote(ref, voter, up=direction != "undo")
+    result = cast_vote(request, ref, request.state.voter, up=direction != "undo")
     if "application/json" in request.headers.get("accept", ""):
         return SafeJSONResponse(result.model_dump(mode="json"))
     # Only local paths: an open redirect would let another site borrow our address.

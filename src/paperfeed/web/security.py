@@ -69,6 +69,12 @@ class Guard:
             return False
         return hmac.compare_digest(self.csrf_token(voter), token)
 
+    def client_key(self, address: str) -> str:
+        """A keyed hash of a client's address: lets votes from one machine count once
+        without keeping anyone's address in the store."""
+        digest = hmac.new(self._secret, b"client:" + address.encode(), hashlib.sha256)
+        return "ip:" + digest.hexdigest()[:24]
+
     def session_cookie(self, user_id: int, epoch: int) -> str:
         """A signed, timestamped session: the user and the password epoch it was made in."""
         return self._sessions.dumps({"u": user_id, "e": epoch})

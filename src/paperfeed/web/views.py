@@ -14,7 +14,7 @@ from paperfeed.cards.model import Card
 from paperfeed.catalog import Catalog, PaperNotFoundError
 from paperfeed.index import SearchFilters
 from paperfeed.latex import clean_latex
-from paperfeed.rank import HALF_LIFE, WINDOWS, trending_scores
+from paperfeed.rank import HALF_LIFE, WINDOWS, one_per_client, trending_scores
 from paperfeed.store import StoredPaper
 from paperfeed.store.browse import Browse
 from paperfeed.store.cards import FacetCount
@@ -266,7 +266,7 @@ class Views:
         ranked = []
         if since is not None:
             votes = self.browse.votes_since(datetime(1970, 1, 1), listed_from=since)
-            ranked = trending_scores(votes, now or _now())
+            ranked = trending_scores(one_per_client(votes), now or _now())
         shown = ranked[(page - 1) * per_page: page * per_page]
         briefs = {b.id: b for b in self.papers([pid for pid, _, _ in shown], voter)}
         return s.TrendingOut(
@@ -380,10 +380,10 @@ class Views:
             health=health, health_detail=detail,
         )
 
-    def vote(self, ref: str, voter: str, *, up: bool) -> s.VoteOut:
+    def vote(self, ref: str, voter: str, *, up: bool, client: str | None = None) -> s.VoteOut:
         paper = self.find(ref)
         if up:
-            self.browse.vote(paper.id, voter)
+            self.browse.vote(paper.id, voter, client=client)
         else:
             self.browse.unvote(paper.id, voter)
         votes = self.browse.vote_counts([paper.id]).get(paper.id, 0)
