@@ -8,6 +8,7 @@ accounts, votes, uploads and rate-limit counters never leak into another's.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import re
 import shutil
@@ -74,6 +75,13 @@ class Served:
     def account(self, email: str, password: str = PASSWORD, name: str = "Ada") -> Account:
         """An account made directly in the store (as the operator's CLI would)."""
         return Accounts(self.catalog.store).sign_up(email, password, name)
+
+    def account_once(self, email: str, password: str = PASSWORD) -> None:
+        """`account`, unless it exists already (for tests that run many examples)."""
+        from paperfeed.accounts import AccountError
+
+        with contextlib.suppress(AccountError):
+            self.account(email, password)
 
     def clear_limits(self) -> None:
         with Session(self.catalog.store.engine) as s, s.begin():

@@ -15,6 +15,8 @@ from collections.abc import Callable
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.security.conftest import KNOWN_ID, Served, csrf, log_in
 
@@ -228,3 +230,29 @@ def test_a_pasted_list_up_to_the_documented_2_mb_is_taken(served: Served) -> Non
             files={"file": ("", b"")})
         assert too_big.status_code == 413
         assert "larger than the 2 MB an upload may have" in too_big.text
+
+
+@settings(max_examples=25, deadline=None, database=None,
+          suppress_health_check=list(HealthCheck))
+@given(content=st.one_of(
+    st.binary(max_size=3000),
+    st.text(max_size=3000).map(str.encode),
+    st.sampled_from([b"", b"\x1f\x8b", b"@article{", b"<?xml version='1.0'?><feed>",
+                     b'{"id": "2503.11742"}\n', b"Abstract:\n" * 50, b"\xef\xbb\xbf\n\n\n"]),
+))
+def test_any_upload_ends_in_a_clear_outcome_never_a_crash(served: Served, content: bytes
+                                                          ) -> None:
+    served.clear_limits()
+    served.account_once("fuzz@example.org")
+    with served.client() as browser:
+        log_in(browser, "fuzz@example.org")
+        response = browser.post("/onboarding/import", data={
+            "csrf_token": csrf(browser, "/onboarding")}, files={"file": ("x.txt", content)})
+        assert response.status_code == 303, response.status_code
+        if "import_error=" in response.headers["location"]:
+            return  # refused before queueing (empty): said on the page
+        job = wait_for_job(browser, response)
+        assert job["state"] in ("done", "failed"), job
+        assert "on our side" not in str(job["message"]), job
+        if job["state"] == "failed":
+            assert str(job["message"]).startswith("x.txt"), job  # names the user's file
