@@ -22,6 +22,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from paperfeed.catalog import Catalog, PaperNotFoundError
+from paperfeed.cli.terminal import SafeConsole, json_text
 from paperfeed.errors import (
     HarvestError,
     IndexStaleError,
@@ -61,8 +62,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-console = Console()
-err_console = Console(stderr=True)
+# Everything printed goes through SafeConsole: stored text never reaches the terminal with
+# its control characters (cli/terminal.py).
+console: Console = SafeConsole()
+err_console: Console = SafeConsole(stderr=True)
 
 
 def _add_subcommands() -> None:
@@ -131,7 +134,7 @@ def open_catalog() -> Catalog:
 
 
 def emit_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2, default=str) + "\n")
+    sys.stdout.write(json_text(value) + "\n")
 
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
