@@ -30,6 +30,7 @@ from paperfeed.accounts import Accounts
 from paperfeed.catalog import Catalog, PaperNotFoundError
 from paperfeed.rank.feed import Feed
 from paperfeed.settings import Settings
+from paperfeed.web.limits import BodyLimits
 from paperfeed.web.security import (
     COOKIE_MAX_AGE,
     SECURITY_HEADERS,
@@ -198,6 +199,9 @@ def create_app(catalog: Catalog, *, warm_up: bool = True, settings: Settings | N
     app.state.templates = templates
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
+    # Request body limits (web/limits.py): inside IdentityAndHeaders, so a 413 carries the
+    # security headers, and outside every route, so no handler parses an oversized body.
+    app.add_middleware(BodyLimits, limits=settings.body_limits)
     app.add_middleware(IdentityAndHeaders, guard=guard, accounts=accounts)
     # Outermost: a request for a host this server is not (DNS rebinding, a forged Host
     # header) is refused before anything reads it. Links never use the Host header anyway.
