@@ -30,6 +30,7 @@ from paperfeed.accounts import Accounts
 from paperfeed.catalog import Catalog, PaperNotFoundError
 from paperfeed.rank.feed import Feed
 from paperfeed.settings import Settings
+from paperfeed.web.api_docs import add_api_docs
 from paperfeed.web.limits import BodyLimits
 from paperfeed.web.security import (
     COOKIE_MAX_AGE,
@@ -187,7 +188,8 @@ def create_app(catalog: Catalog, *, warm_up: bool = True, settings: Settings | N
         description="Daily papers, trending, search, paper and author pages of a paperfeed "
                     "store. Reads need nothing; a vote needs the pf_voter cookie and its "
                     "CSRF token from GET /api/v1/session.",
-        docs_url="/api/docs", redoc_url=None, openapi_url="/api/v1/openapi.json",
+        # /api/docs is ours (web/api_docs.py): FastAPI's page needs a CDN and inline script.
+        docs_url=None, redoc_url=None, openapi_url="/api/v1/openapi.json",
     )
     app.state.settings = settings
     app.state.views = views
@@ -198,6 +200,7 @@ def create_app(catalog: Catalog, *, warm_up: bool = True, settings: Settings | N
     app.state.picks = app.state.feed.picks  # the PickSource for digests and Atom feeds
     app.state.templates = templates
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    add_api_docs(app)
 
     # Request body limits (web/limits.py): inside IdentityAndHeaders, so a 413 carries the
     # security headers, and outside every route, so no handler parses an oversized body.
