@@ -32,6 +32,7 @@ from paperfeed.rank.feed import Feed
 from paperfeed.settings import Settings
 from paperfeed.web.api_docs import add_api_docs
 from paperfeed.web.limits import BodyLimits
+from paperfeed.web.readonly import ReadOnlyGuard
 from paperfeed.web.security import (
     COOKIE_MAX_AGE,
     SECURITY_HEADERS,
@@ -204,6 +205,7 @@ def create_app(catalog: Catalog, *, warm_up: bool = True, settings: Settings | N
 
     # Request body limits (web/limits.py): inside IdentityAndHeaders, so a 413 carries the
     # security headers, and outside every route, so no handler parses an oversized body.
+    app.add_middleware(ReadOnlyGuard, store=catalog.store)  # 503 for writes to a read-only store
     app.add_middleware(BodyLimits, limits=settings.body_limits)
     app.add_middleware(IdentityAndHeaders, guard=guard, accounts=accounts)
     # Outermost: a request for a host this server is not (DNS rebinding, a forged Host
