@@ -17,8 +17,9 @@ from typing import Any, Literal, cast
 from paperfeed.cards.build import BuildReport, CardMaker, build_cards
 from paperfeed.cards.model import Card
 from paperfeed.embed import Embedder, load_embedder
-from paperfeed.errors import PaperfeedError, SourceError
+from paperfeed.errors import ModelUnavailableError, PaperfeedError, SourceError
 from paperfeed.index import IndexDoc, PaperIndex, SearchFilters, SearchHit
+from paperfeed.index.lexical import share_like_folder
 from paperfeed.index.vocabulary import VOCABULARY_FILE, Vocabulary, VocabularyError
 from paperfeed.records import PaperRecord
 from paperfeed.sources import read_records
@@ -68,8 +69,10 @@ class Catalog:
         *,
         embedder: Embedder | Callable[[], Embedder] | None = None,
         url: str | None = None,
+        read_only: bool | None = None,
     ) -> None:
-        self.store = Store(data_dir, url=url)
+        # read_only None: read-only exactly when this process cannot write the folder.
+        self.store = Store(data_dir, url=url, read_only=read_only)
         self._embedder_source = embedder
         self._embedder: Embedder | None = None
         self._index: PaperIndex | None = None
@@ -81,19 +84,42 @@ class Catalog:
         if self._embedder is None:
             source = self._embedder_source
             if source is None:
-                # PAPERFEED_MODEL_CACHE lets several data dirs (and test runs) share one export.
-                shared = os.environ.get("PAPERFEED_MODEL_CACHE")
-                self._embedder = load_embedder(cache_dir=shared or self.store.subdir("models"))
+                self._embedder = self._load_embedder()
             elif callable(source) and not hasattr(source, "encode"):
                 self._embedder = source()
             else:
                 self._embedder = cast(Embedder, source)
         return self._embedder
 
+    def _load_embedder(self) -> Embedder:
+        # PAPERFEED_MODEL_CACHE lets several data dirs (and test runs) share one export.
+        shared = os.environ.get("PAPERFEED_MODEL_CACHE")
+        if shared:
+            return load_embedder(cache_dir=shared)
+        if not self.store.read_only:
+            return load_embedder(cache_dir=self.store.subdir("models"))
+        # A read-only store: the owner's export in models/ if it is there and complete,
+        # else this user's cache folder (the export cannot be made in the store).
+        try:
+            return load_embedder(cache_dir=self.store.data_dir / "models")
+        except OSError:
+            pass
+        from paperfeed.embed.model import default_cache_dir
+
+        try:
+            return load_embedder(cache_dir=default_cache_dir())
+        except OSError as exc:
+            raise ModelUnavailableError(
+                f"no usable model export in {self.store.data_dir / 'models'} (read-only) and "
+                f"none can be made in {default_cache_dir()} ({exc}); set "
+                "PAPERFEED_MODEL_CACHE to a folder holding one or that this user can write"
+            ) from exc
+
     @property
     def index(self) -> PaperIndex:
         if self._index is None:
-            self._index = PaperIndex.open(self.store.subdir("index"), lambda: self.embedder)
+            self._index = PaperIndex.open(self.store.subdir("index"), lambda: self.embedder,
+                                          read_only=self.store.read_only)
         return self._index
 
     def close(self) -> None:
@@ -171,6 +197,7 @@ class Catalog:
         An index built with another model is rebuilt from scratch: its vectors
         cannot be compared with the new model's.
         """
+        self.store.require_writable()
         if full or self.index_is_stale():
             self.index.close()
             self._index = None
@@ -249,6 +276,7 @@ class Catalog:
     def update_cards(self, *, progress: Progress | None = None, workers: int | None = None
                      ) -> BuildReport:
         """Extract the cards of papers with none or a stale one (see `cards.build`)."""
+        self.store.require_writable()
         return build_cards(self.store, progress=progress, workers=workers,
                            maker=self.card_maker)
 
@@ -264,7 +292,8 @@ class Catalog:
         r = paper.record
         card = maker.make(PaperText(id=paper.id, title=r.title, abstract=r.abstract,
                                     comment=r.comment, revision=paper.revision))
-        self.cards.save([(paper.id, paper.revision, card)])
+        if not self.store.read_only:  # a read-only store shows it without keeping it
+            self.cards.save([(paper.id, paper.revision, card)])
         return card
 
     def search_many(
@@ -293,6 +322,8 @@ class Catalog:
         """
         path = self.store.subdir("index") / VOCABULARY_FILE
         size = self.store.count()
+        if not self.store.read_only:
+            share_like_folder(path)  # older versions wrote it owner-only
         try:
             vocabulary = Vocabulary.load(path) if path.exists() else None
         except VocabularyError:
@@ -300,7 +331,8 @@ class Catalog:
         if vocabulary is None or size > 1.2 * vocabulary.corpus_size:
             vocabulary = Vocabulary.fit_sample(
                 f"{s.title} {s.abstract}" for s in self.store.iter_summaries())
-            vocabulary.save(path)
+            if not self.store.read_only:  # read-only: this process keeps it in memory
+                vocabulary.save(path)
         return vocabulary
 
     def stats(self) -> dict[str, Any]:

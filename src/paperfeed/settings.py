@@ -22,7 +22,9 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 # Request bodies, by kind (docs/security.md lists them; tests/security checks each).
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024  # a publication list: a file or pasted text
 MAX_MULTIPART_BYTES = MAX_UPLOAD_BYTES + 64 * 1024  # the upload plus the form's other fields
-MAX_FORM_BYTES = 64 * 1024  # url-encoded forms: the longest field is 20,000 characters
+# url-encoded forms: the longest field (onboarding's arXiv ids) takes 20,000 characters,
+# and a character percent-encodes to up to 12 bytes (a 4-byte UTF-8 one): 240,000 bytes.
+MAX_FORM_BYTES = 256 * 1024
 MAX_JSON_BYTES = 64 * 1024  # API bodies: a rating, tags
 MAX_OTHER_BYTES = 64 * 1024
 

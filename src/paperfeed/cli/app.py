@@ -22,6 +22,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from paperfeed.catalog import Catalog, PaperNotFoundError
+from paperfeed.cli.terminal import SafeConsole, json_text
 from paperfeed.errors import (
     HarvestError,
     IndexStaleError,
@@ -61,8 +62,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-console = Console()
-err_console = Console(stderr=True)
+# Everything printed goes through SafeConsole: stored text never reaches the terminal with
+# its control characters (cli/terminal.py).
+console: Console = SafeConsole()
+err_console: Console = SafeConsole(stderr=True)
 
 
 def _add_subcommands() -> None:
@@ -97,7 +100,8 @@ def handle_errors(func: F) -> F:
             if state.debug:
                 raise
             code = next((c for t, c in _EXIT_FOR if isinstance(exc, t)), ExitCode.ERROR)
-            err_console.print(f"[red]error:[/red] {escape(str(exc))}")
+            # soft_wrap: one line, however wide the terminal, for scripts and logs.
+            err_console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
             raise typer.Exit(int(code)) from None
         except KeyboardInterrupt:
             err_console.print("[yellow]interrupted[/yellow]: what was committed stays stored; "
@@ -126,12 +130,18 @@ def main_options(
     state.debug = debug
 
 
-def open_catalog() -> Catalog:
-    return Catalog(state.data_dir)
+def open_catalog(writing: str | None = None) -> Catalog:
+    """The catalog of the data folder. A command that writes names itself in `writing`:
+    on a folder this process may only read, it then stops here with one clear line."""
+    catalog = Catalog(state.data_dir)
+    if writing and catalog.store.read_only:
+        catalog.close()
+        raise catalog.store.read_only_error(writing)
+    return catalog
 
 
 def emit_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2, default=str) + "\n")
+    sys.stdout.write(json_text(value) + "\n")
 
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
@@ -169,7 +179,7 @@ def ingest(
     files = list(iter_input_files(paths))
     named = {p.resolve() for p in paths if p.is_file()}
     reports = []
-    with open_catalog() as catalog:
+    with open_catalog(writing="ingest") as catalog:
         out = err_console if as_json else console
         for path in files:
             with progress_bar(out, f"ingest {path.name}", None) as advance:
@@ -245,7 +255,7 @@ def reindex(
     = False,
 ) -> None:
     """Bring the search index up to date with the store (embeddings included)."""
-    with open_catalog() as catalog:
+    with open_catalog(writing="reindex") as catalog:
         n = _update_index(catalog, console, full=full)
         console.print(f"{n} papers indexed; the index is at store revision "
                       f"{catalog.indexed_revision()}.")
@@ -276,7 +286,7 @@ def harvest(
     from paperfeed.sources.harvest import HarvestProgress, harvest_arxiv
 
     out = err_console if as_json else console
-    with open_catalog() as catalog:
+    with open_catalog(writing="harvest") as catalog:
         totals: dict[str, int] = {"ingested": 0, "merged": 0}
 
         def sink(records: list[Any]) -> None:
@@ -528,7 +538,7 @@ def quickstart(
     from paperfeed.cli.render import print_results
     from paperfeed.sources import iter_input_files
 
-    with open_catalog() as catalog:
+    with open_catalog(writing="quickstart") as catalog:
         stored = catalog.store.count()
         if corpus is None and _arxiv_reachable():
             from datetime import timedelta

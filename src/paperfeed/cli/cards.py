@@ -36,7 +36,7 @@ def build(
 
     @handle_errors
     def run() -> None:
-        with open_catalog() as catalog:
+        with open_catalog(writing="cards build") as catalog:
             n = update_cards(catalog, console, workers=workers)
             console.print(f"{n} cards extracted; {catalog.cards.count()} papers have a card "
                           f"(version {catalog.card_maker.version}, tagger: "
@@ -73,7 +73,7 @@ def train(
         if folder is None:
             raise typer.BadParameter("no ../shared/data found; give --data DIR",
                                      param_hint="--data")
-        with open_catalog() as catalog:
+        with open_catalog(writing="cards train") as catalog:
             out = default_tagger_path(catalog.store)
             out.parent.mkdir(parents=True, exist_ok=True)
             with console.status("training the tagger"):

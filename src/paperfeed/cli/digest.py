@@ -83,7 +83,7 @@ def send(
         from paperfeed.digest import send_digests
         from paperfeed.mail import OutboxMailer, mailer_from_env
 
-        with open_catalog() as catalog:
+        with open_catalog(writing=None if dry_run else "digest send") as catalog:
             picks, warning = pick_source(catalog)
             if warning:
                 err_console.print(f"[yellow]warning:[/yellow] {escape(warning)}")

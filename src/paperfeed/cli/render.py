@@ -22,6 +22,7 @@ from rich.text import Text
 
 from paperfeed.cards.model import Card
 from paperfeed.catalog import Result
+from paperfeed.cli.terminal import neutralise
 from paperfeed.index import Segment
 from paperfeed.store import StoredPaper
 
@@ -69,10 +70,12 @@ def segments_text(segments: Sequence[Segment], style: str = "bold yellow",
     """Highlighted segments styled; with `plain_marks` (no terminal) wrapped in **...**."""
     text = Text()
     for seg in segments:
+        # Neutralised here too, so the layout counts what will be shown.
+        shown = neutralise(seg.text)
         if seg.highlighted and plain_marks:
-            text.append(f"**{seg.text}**")
+            text.append(f"**{shown}**")
         else:
-            text.append(seg.text, style=style if seg.highlighted else None)
+            text.append(shown, style=style if seg.highlighted else None)
     return text
 
 

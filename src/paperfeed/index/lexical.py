@@ -8,12 +8,21 @@ the matched terms highlighted. Why tantivy: docs/decisions/lexical-engine.md.
 Every document version carries the `row` it has in the vector store and the
 `gen` (batch) that wrote it. The caller decides which rows are live; this
 module only adds and deletes versions.
+
+Read-only opening: tantivy takes a lock file in the index folder even to read, so a
+folder this process cannot write is read through a private folder of symbolic links
+to its files (docs/decisions/read-only-store.md). tantivy writes `meta.json` and
+`.managed.json` owner-only; a writer makes them as readable as the segment files, so
+other users can read the index too.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 import unicodedata
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +30,7 @@ from typing import Any
 
 import tantivy
 
+from paperfeed.errors import PaperfeedError
 from paperfeed.index.query import ParsedQuery
 from paperfeed.index.types import IndexDoc, QueryError, SearchFilters, Segment
 
@@ -104,16 +114,63 @@ class LexHit:
     address: Any
 
 
+# tantivy's own files that a read-only view must not share: its locks (taken in the
+# view's folder instead) and the list of files it manages (only a writer needs it).
+_PRIVATE_FILES = (".tantivy-meta.lock", ".tantivy-writer.lock", ".managed.json")
+_OWNER_ONLY_FILES = ("meta.json", ".managed.json")
+
+
+def _read_only_view(directory: Path) -> tuple[str, tempfile.TemporaryDirectory[str]]:
+    """A private folder of symbolic links to the index's files, for tantivy to open.
+
+    Links, not copies: opening costs one link per file whatever the index's size, and
+    the segments are still read (mmapped) from where they are."""
+    view = tempfile.TemporaryDirectory(prefix="paperfeed-index-")
+    for entry in os.scandir(directory):
+        if entry.name not in _PRIVATE_FILES:
+            os.symlink(entry.path, os.path.join(view.name, entry.name))
+    return view.name, view
+
+
+def share_like_folder(*paths: Path) -> None:
+    """Give files the folder's read permissions (its mode without execute bits): a file
+    that a library wrote owner-only becomes as readable as its neighbours."""
+    for path in paths:
+        try:
+            mode = path.parent.stat().st_mode & 0o666
+            if path.exists() and path.stat().st_mode & 0o777 != mode:
+                os.chmod(path, mode)
+        except OSError:
+            pass  # not ours to change: readers will say what they cannot read
+
+
 class LexicalIndex:
     """A tantivy index in one directory; one writer at a time, reader reloaded on our commits."""
 
-    def __init__(self, directory: Path) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
-        path = str(directory)
-        if tantivy.Index.exists(path):
-            self._index = tantivy.Index.open(path)
+    def __init__(self, directory: Path, *, read_only: bool = False) -> None:
+        self.directory = directory
+        self.read_only = read_only
+        if read_only and not directory.is_dir():
+            self._index = tantivy.Index(_schema())  # nothing indexed yet: an empty one
+        elif read_only:
+            path, view = _read_only_view(directory)
+            weakref.finalize(self, view.cleanup)  # tantivy keeps the files it opened
+            try:
+                self._index = tantivy.Index.open(path)
+            except (OSError, ValueError) as exc:
+                # Typically meta.json left owner-only by an older paperfeed.
+                raise PaperfeedError(
+                    f"cannot read the search index in {directory} ({exc}); the owner's "
+                    "next writing command there (e.g. `paperfeed reindex`) makes it "
+                    "readable to other users") from exc
         else:
-            self._index = tantivy.Index(_schema(), path=path)
+            directory.mkdir(parents=True, exist_ok=True)
+            path = str(directory)
+            if tantivy.Index.exists(path):
+                self._index = tantivy.Index.open(path)
+            else:
+                self._index = tantivy.Index(_schema(), path=path)
+            self._share()
         self._schema = self._index.schema
         self._index.register_tokenizer(_TEXT_TOKENIZER, _text_analyzer())
         self._index.register_tokenizer(_NAME_TOKENIZER, _name_analyzer())
@@ -124,7 +181,12 @@ class LexicalIndex:
 
     # --- writing ---------------------------------------------------------------
 
+    def _share(self) -> None:
+        share_like_folder(*(self.directory / name for name in _OWNER_ONLY_FILES))
+
     def _get_writer(self) -> tantivy.IndexWriter:
+        if self.read_only:
+            raise PaperfeedError(f"the index in {self.directory} is open read-only")
         if self._writer is None:
             self._writer = self._index.writer(heap_size=64_000_000, num_threads=1)
         return self._writer
@@ -166,6 +228,7 @@ class LexicalIndex:
         if self._writer is not None:
             self._writer.commit()
             self._index.reload()
+            self._share()
 
     def release_writer(self) -> None:
         """Finish merges and free the writer lock so another process may write."""

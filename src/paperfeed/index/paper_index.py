@@ -74,8 +74,10 @@ class PaperIndex:
         exact_below: int = EXACT_BELOW,
         search_fusion: FusionParams = SEARCH_FUSION,
         related_fusion: FusionParams = RELATED_FUSION,
+        read_only: bool = False,
     ) -> None:
         self.directory = directory
+        self.read_only = read_only
         self._embedder_source = embedder
         self._embedder: Embedder | None = None
         self._exact_below = exact_below
@@ -83,12 +85,13 @@ class PaperIndex:
         self._related_fusion = related_fusion
         self._manifest_path = directory / "manifest.json"
         self._manifest = self._read_manifest()
-        self._lexical = LexicalIndex(directory / "lexical")
+        self._lexical = LexicalIndex(directory / "lexical", read_only=read_only)
         self._vectors = VectorStore(
             directory,
             dimension=int(self._manifest["dimension"] or 0),
             n_rows=int(self._manifest["rows"]),
             n_tombstones=int(self._manifest["tombstones"]),
+            read_only=read_only,
         )
         self._recovered = False
         self._lock = threading.RLock()
@@ -103,10 +106,13 @@ class PaperIndex:
         """Open or create the index in `directory`.
 
         `embedder` may be a factory: it is called the first time a vector is
-        needed, so lexical-only use never loads the model.
+        needed, so lexical-only use never loads the model. With `read_only=True`
+        nothing is created or written (a missing index is an empty one) and `add`
+        and `remove` refuse.
         """
         directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
+        if not options.get("read_only"):
+            directory.mkdir(parents=True, exist_ok=True)
         return cls(directory, embedder, **options)
 
     # --- manifest ----------------------------------------------------------------
@@ -199,6 +205,8 @@ class PaperIndex:
 
     def _recover(self) -> None:
         """Before the first write: drop what a crashed writer left in tantivy."""
+        if self.read_only:
+            raise PaperfeedError(f"the index in {self.directory} is open read-only")
         if self._recovered:
             return
         generation = int(self._manifest["generation"])

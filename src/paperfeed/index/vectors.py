@@ -68,8 +68,10 @@ def _fsync_append(path: Path, data: bytes, keep: int) -> None:
 class VectorStore:
     """Vectors by row, which rows are live, and nearest-neighbour search over them."""
 
-    def __init__(self, directory: Path, dimension: int, n_rows: int, n_tombstones: int) -> None:
+    def __init__(self, directory: Path, dimension: int, n_rows: int, n_tombstones: int,
+                 *, read_only: bool = False) -> None:
         self.directory = directory
+        self.read_only = read_only  # the ANN graph is then built in memory, never saved
         self.dimension = dimension
         self.n_rows = n_rows
         self.n_tombstones = n_tombstones
@@ -220,7 +222,7 @@ class VectorStore:
 
     def save_ann(self) -> None:
         """Write the graph if it changed since it was loaded or saved (atomically)."""
-        if self._ann is None or not self._ann_dirty:
+        if self._ann is None or not self._ann_dirty or self.read_only:
             return
         tmp = self._ann_path.with_suffix(".usearch.tmp")
         self._ann.save(str(tmp))

@@ -203,6 +203,8 @@ class Vocabulary:
                     idf=self.idf.astype(np.float32),
                     meta=np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8),
                 )
+            # mkstemp made it owner-only: as readable as the rest of the index instead.
+            os.chmod(name, path.parent.stat().st_mode & 0o666)
             os.replace(name, path)
         except BaseException:
             Path(name).unlink(missing_ok=True)

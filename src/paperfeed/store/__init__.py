@@ -9,9 +9,11 @@ data directory itself: it asks the store (`Store.subdir` for derived data).
 from paperfeed.store.store import (
     IngestReport,
     PaperSummary,
+    ReadOnlyStoreError,
     Store,
     StoredPaper,
     default_data_dir,
 )
 
-__all__ = ["IngestReport", "PaperSummary", "Store", "StoredPaper", "default_data_dir"]
+__all__ = ["IngestReport", "PaperSummary", "ReadOnlyStoreError", "Store", "StoredPaper",
+           "default_data_dir"]

@@ -4,11 +4,20 @@ Every ingest batch is one transaction, so a failure midway leaves the store
 exactly as it was before that batch. Each committed batch that changes
 anything bumps the store revision; papers carry the revision that last
 changed them, so indexes can catch up incrementally.
+
+A data folder this process cannot write (an archive on a read-only mount, or
+another user's) is opened read-only: SQLite in `mode=ro` (or `immutable=1` when
+no writer can be mid-transaction: docs/decisions/read-only-store.md), no
+migration, no folder or file created, and every write refused with
+`ReadOnlyStoreError`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
+import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -18,8 +27,22 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from platformdirs import user_data_dir
-from sqlalchemy import Engine, create_engine, delete, event, func, insert, or_, select, update
+from sqlalchemy import (
+    URL,
+    Engine,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -41,6 +64,35 @@ from paperfeed.store.merge import (
 
 DB_FILE = "paperfeed.sqlite"
 _MIGRATIONS = Path(__file__).parent / "migrations"
+log = logging.getLogger(__name__)
+
+
+class ReadOnlyStoreError(StoreError):
+    """A write to a store this process may only read."""
+
+
+def folder_is_writable(data_dir: Path) -> bool:
+    """Whether this process may write the data folder and the database in it.
+
+    `os.access` asks the kernel with the process's real identity and capabilities, so
+    a read-only mount (EROFS) and another user's folder both say no; root with
+    CAP_DAC_OVERRIDE says yes, as it could write.
+    """
+    db = data_dir / DB_FILE
+    return os.access(data_dir, os.W_OK | os.X_OK) and (
+        not db.exists() or os.access(db, os.W_OK))
+
+
+def _sqlite_url(db: Path, *, read_only: bool, immutable: bool = False) -> URL | str:
+    if not read_only:
+        return f"sqlite:///{db}"
+    from urllib.parse import quote
+
+    query = {"mode": "ro", "uri": "true"}
+    if immutable:
+        query["immutable"] = "1"
+    # A URI filename: '?', '#' and '%' in the path must be percent-encoded.
+    return URL.create("sqlite", database=f"file:{quote(str(db.resolve()))}", query=query)
 
 
 def default_data_dir() -> Path:
@@ -145,26 +197,103 @@ def _validate(record: PaperRecord) -> str | None:
 class Store:
     """The paper store on SQLite (default) or any SQLAlchemy URL (PostgreSQL for servers)."""
 
-    def __init__(self, data_dir: Path | str | None = None, *, url: str | None = None) -> None:
+    def __init__(self, data_dir: Path | str | None = None, *, url: str | None = None,
+                 read_only: bool | None = None) -> None:
+        """Open (or create) the store. `read_only` None means: read-only exactly when the
+        data folder exists and this process cannot write it (see `folder_is_writable`)."""
         self.data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
+        if read_only is None:
+            read_only = url is None and self.data_dir.is_dir() and not folder_is_writable(
+                self.data_dir)
+        self.read_only = read_only
+        self._secret: bytes | None = None
+        db = self.data_dir / DB_FILE
+        if not read_only:
+            try:
+                self.data_dir.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"cannot create data directory {self.data_dir}: {exc}") from exc
+        elif url is None and not db.is_file():
+            raise StoreError(f"no store in {self.data_dir}, and this process cannot create one "
+                             "there (the folder is read-only for it)")
+        self.url = str(url or f"sqlite:///{db}")
         try:
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(f"cannot create data directory {self.data_dir}: {exc}") from exc
-        self.url = url or f"sqlite:///{self.data_dir / DB_FILE}"
-        self.engine: Engine = create_engine(self.url)
-        if self.engine.dialect.name == "sqlite":
-            event.listen(self.engine, "connect", _sqlite_pragmas)
-        try:
+            self.engine: Engine = self._engine(url, db)
             self._migrate()
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot open the store at {self.url}: {exc}") from exc
 
+    def _engine(self, url: str | None, db: Path) -> Engine:
+        """The engine; for a read-only SQLite store, the first URI that can read it."""
+        if url is not None or not self.read_only:
+            engine = create_engine(url or _sqlite_url(db, read_only=False))
+            if engine.dialect.name == "sqlite":
+                event.listen(engine, "connect", _sqlite_pragmas)
+            return engine
+        engine = self._read_only_engine(db, immutable=False)
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT count(*) FROM sqlite_master"))
+            return engine
+        except SQLAlchemyError as exc:
+            engine.dispose()
+            wal = db.with_name(db.name + "-wal")
+            if wal.exists() and wal.stat().st_size > 0:
+                # Committed pages may still be in the WAL only: immutable=1 would not see
+                # them. SQLite needs the -shm file to read it, and cannot make one here.
+                raise StoreError(
+                    f"cannot read the store in {self.data_dir} read-only: {wal.name} holds "
+                    f"changes and {db.name}-shm cannot be used ({exc}); the owner's next "
+                    "writing command (or its server stopping) folds them in") from exc
+        # No -wal: the file alone is the whole store, and nobody can be writing it (a
+        # writer keeps the -wal file while it is open). Without the -shm file (a read-only
+        # folder cannot get one) SQLite reads it only as immutable.
+        return self._read_only_engine(db, immutable=True)
+
+    def _read_only_engine(self, db: Path, *, immutable: bool) -> Engine:
+        engine = create_engine(_sqlite_url(db, read_only=True, immutable=immutable))
+        event.listen(engine, "connect", _sqlite_read_only_pragmas)
+        event.listen(engine, "handle_error", self._refuse_write)
+        return engine
+
+    def _refuse_write(self, context: Any) -> None:
+        """SQLite's "attempt to write a readonly database", as one clear error."""
+        original = context.original_exception
+        # Plain SQLITE_READONLY only: SQLITE_READONLY_DIRECTORY and the like are about
+        # opening the file (the -shm), which `_engine` answers by other means.
+        if isinstance(original, sqlite3.OperationalError) and getattr(
+                original, "sqlite_errorname", "") == "SQLITE_READONLY":
+            raise self.read_only_error()
+
+    def read_only_error(self, action: str = "") -> ReadOnlyStoreError:
+        doing = f"`paperfeed {action}` writes to the store, but " if action else ""
+        return ReadOnlyStoreError(
+            f"{doing}the data folder {self.data_dir} is read-only for this process (a "
+            "read-only mount or another user's folder): reading works, writing does not; "
+            "run writing commands as its owner")
+
+    def require_writable(self, action: str = "") -> None:
+        """Raise ReadOnlyStoreError (naming `action`) when the store is read-only."""
+        if self.read_only:
+            raise self.read_only_error(action)
+
     # --- set-up ---------------------------------------------------------------
 
     def _migrate(self) -> None:
+        """Bring the schema to the newest migration; nothing to do (and nothing written)
+        when it is there. A read-only store that needs one cannot be opened."""
         cfg = Config()
         cfg.set_main_option("script_location", str(_MIGRATIONS))
+        heads = set(ScriptDirectory.from_config(cfg).get_heads())
+        with self.engine.connect() as conn:
+            current = set(MigrationContext.configure(conn).get_current_heads())
+        if current == heads:
+            return
+        if self.read_only:
+            raise StoreError(
+                f"the store in {self.data_dir} needs an upgrade (schema "
+                f"{', '.join(sorted(current)) or 'none'} -> {', '.join(sorted(heads))}); run a "
+                "writing command as its owner")
         with self.engine.begin() as conn:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
@@ -179,9 +308,13 @@ class Store:
         self.close()
 
     def subdir(self, name: str) -> Path:
-        """A folder inside the data directory for derived data (indexes, model cache)."""
+        """A folder inside the data directory for derived data (indexes, model cache).
+
+        Made when missing, except in a read-only store: there the caller gets the path
+        and must cope with its absence (an empty index, no outbox)."""
         path = self.data_dir / name
-        path.mkdir(parents=True, exist_ok=True)
+        if not self.read_only:
+            path.mkdir(parents=True, exist_ok=True)
         return path
 
     def secret_key(self) -> bytes:
@@ -191,6 +324,8 @@ class Store:
         if configured:
             return configured.encode()
         path = self.data_dir / "secret_key"
+        if self.read_only:
+            return self._read_only_secret(path)
         try:
             if not path.exists():
                 import secrets
@@ -212,9 +347,28 @@ class Store:
         except OSError as exc:
             raise StoreError(f"cannot read or create the secret key {path}: {exc}") from exc
 
+    def _read_only_secret(self, path: Path) -> bytes:
+        """The owner's key when this process may read it; else one for this process only.
+
+        The key is owner-only by design, and never written here. A read-only store takes
+        no sign-in, vote or any other write, so a key that dies with the process only
+        means that its voter cookies do not outlive it."""
+        if self._secret is None:
+            with contextlib.suppress(OSError):
+                self._secret = path.read_text().strip().encode() or None
+            if self._secret is None:
+                import secrets
+
+                log.warning("%s cannot be read: signing cookies with a key for this process "
+                            "only (set PAPERFEED_SECRET_KEY to share one)", path)
+                self._secret = secrets.token_hex(32).encode()
+        return self._secret
+
     def clear_subdir(self, name: str) -> None:
         """Empty a derived-data folder (an index to rebuild); the store itself is never touched."""
         import shutil
+
+        self.require_writable()
 
         path = self.data_dir / name
         if not name or "/" in name or name.startswith(".") or path == self.data_dir:
@@ -653,6 +807,15 @@ class Store:
 
 
 # --- helpers ----------------------------------------------------------------------
+
+
+def _sqlite_read_only_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # No journal_mode: changing it is a write. query_only refuses writes even where the
+    # file system would take them (root on a folder it does not own).
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA query_only=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -32,6 +32,9 @@ from paperfeed.jobs import IMPORT, JobRunner, run_import
 from paperfeed.rank.feed import Feed
 from paperfeed.settings import Settings
 from paperfeed.store.jobs import JobStore
+from paperfeed.web.api_docs import add_api_docs
+from paperfeed.web.limits import BodyLimits
+from paperfeed.web.readonly import ReadOnlyGuard
 from paperfeed.web.security import (
     COOKIE_MAX_AGE,
     SECURITY_HEADERS,
@@ -183,7 +186,7 @@ def create_app(catalog: Catalog, *, warm_up: bool = True, settings: Settings | N
         # CPU-bound and mostly holds the GIL, so 40 runnable threads only thrash: one
         # worker served search at concurrency 32 at 37 req/s against 52 at concurrency 1.
         anyio.to_thread.current_default_thread_limiter().total_tokens = 4
-        if run_jobs:
+        if run_jobs and not catalog.store.read_only:  # a read-only store takes no uploads
             runner.start()
         try:
             yield
@@ -195,7 +198,8 @@ def create_app(catalog: Catalog, *, warm_up: bool = True, settings: Settings | N
         description="Daily papers, trending, search, paper and author pages of a paperfeed "
                     "store. Reads need nothing; a vote needs the pf_voter cookie and its "
                     "CSRF token from GET /api/v1/session.",
-        docs_url="/api/docs", redoc_url=None, openapi_url="/api/v1/openapi.json",
+        # /api/docs is ours (web/api_docs.py): FastAPI's page needs a CDN and inline script.
+        docs_url=None, redoc_url=None, openapi_url="/api/v1/openapi.json",
     )
     app.state.settings = settings
     app.state.jobs = runner
@@ -207,7 +211,12 @@ def create_app(catalog: Catalog, *, warm_up: bool = True, settings: Settings | N
     app.state.picks = app.state.feed.picks  # the PickSource for digests and Atom feeds
     app.state.templates = templates
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    add_api_docs(app)
 
+    # Request body limits (web/limits.py): inside IdentityAndHeaders, so a 413 carries the
+    # security headers, and outside every route, so no handler parses an oversized body.
+    app.add_middleware(ReadOnlyGuard, store=catalog.store)  # 503 for writes to a read-only store
+    app.add_middleware(BodyLimits, limits=settings.body_limits)
     app.add_middleware(IdentityAndHeaders, guard=guard, accounts=accounts)
     # Outermost: a request for a host this server is not (DNS rebinding, a forged Host
     # header) is refused before anything reads it. Links never use the Host header anyway.

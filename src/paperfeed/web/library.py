@@ -6,6 +6,8 @@ token (`Authorization: Bearer`), which needs none.
 
 from __future__ import annotations
 
+import re
+from email.utils import encode_rfc2231
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Header, HTTPException, Path, Query, Request
@@ -120,8 +122,26 @@ def library_bibtex(request: Request, tag: Annotated[str | None, Query(max_length
     papers = _views(request).catalog.store.get_many([x.paper_id for x in saved])
     name = f"paperfeed-{clean_tags([tag])[0] if tag and clean_tags([tag]) else 'library'}"
     return PlainTextResponse(write_bibtex([p.record for p in papers]),
-                             media_type="application/x-bibtex", headers={
-                                 "Content-Disposition": f'attachment; filename="{name}.bib"'})
+                             media_type="application/x-bibtex",
+                             headers={"Content-Disposition": attachment(f"{name}.bib")})
+
+
+_UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def attachment(filename: str) -> str:
+    """A Content-Disposition value for a download named `filename`, whatever it holds.
+
+    The tag in the name comes from the query string: a quote or semicolon in it must
+    never become a header parameter of its own. `filename` is a strict ASCII fallback
+    (anything else becomes "_"); RFC 6266's `filename*` (RFC 5987 percent-encoding)
+    carries the exact name for browsers that read it.
+    """
+    fallback = _UNSAFE_FILENAME.sub("_", filename).strip("._") or "download"
+    value = f'attachment; filename="{fallback}"'
+    if fallback != filename:
+        value += f"; filename*={encode_rfc2231(filename, 'utf-8')}"
+    return value
 
 
 @pages.get("/library")
