@@ -16,6 +16,7 @@ from paperfeed.web import create_app
 from paperfeed.web.digest_pages import router
 from paperfeed.web.server import BackgroundServer
 from tests.digest.conftest import DAY1, DAY2, SENDER, CategorySource, Smtp, Users, at
+from tests.signup import sign_up
 
 
 @pytest.fixture
@@ -132,9 +133,8 @@ def test_tampered_tokens_are_refused(store: Store, users: Users, client: httpx.C
 def test_the_digest_setting_form(store: Store, server: str, client: httpx.Client) -> None:
     anonymous = client.get("/account/digest")
     assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/login")
-    signup = client.post("/signup", data={"email": "dana@example.org", "name": "Dana",
-                                          "password": "a long enough password",
-                                          "csrf_token": _csrf(client, "/signup")})
+    signup = sign_up(client, store.data_dir / "outbox", "dana@example.org",
+                     "a long enough password", "Dana")
     assert signup.status_code == 303
     page = client.get("/account/digest")
     assert page.status_code == 200 and 'value="daily" checked' in page.text

@@ -6,6 +6,7 @@ import re
 import secrets
 from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 from urllib.parse import quote
 
 import feedparser
@@ -19,6 +20,7 @@ from paperfeed.catalog import Catalog
 from paperfeed.feeds.atom import PAPERFEED_NS
 from paperfeed.index import SearchFilters
 from tests.feeds.conftest import PICKS, REASON, SCRIPT_TITLE, StandInPicks, corpus_records
+from tests.signup import sign_up
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 PASSWORD = "a long enough password"
@@ -36,11 +38,16 @@ def _csrf(client: httpx.Client, path: str = "/signup") -> str:
     return found.group(1)
 
 
-def _user(client: httpx.Client) -> httpx.Client:
-    """`client`, signed up and logged in as a new account."""
+@pytest.fixture
+def outbox(feed_catalog: Catalog) -> Path:
+    """Where the feed server writes its mail (no SMTP server is configured for it)."""
+    return feed_catalog.store.data_dir / "outbox"
+
+
+def _user(client: httpx.Client, outbox: Path) -> httpx.Client:
+    """`client`, signed up (through the emailed link) and logged in as a new account."""
     address = f"reader-{secrets.token_hex(4)}@example.org"
-    done = client.post("/signup", data={"email": address, "name": "Reader",
-                                        "password": PASSWORD, "csrf_token": _csrf(client)})
+    done = sign_up(client, outbox, address, PASSWORD, "Reader")
     assert done.status_code == 303, done.text
     return client
 
@@ -164,8 +171,8 @@ def test_search_feed_limits_the_query(client: httpx.Client) -> None:
 
 
 def test_personal_feed_works_with_a_fresh_token_until_revoked(
-        client: httpx.Client, picks: StandInPicks) -> None:
-    _user(client)
+        client: httpx.Client, picks: StandInPicks, outbox: Path) -> None:
+    _user(client, outbox)
     assert client.get("/account/feeds").status_code == 200
     page = client.post("/account/feeds/token", data={"csrf_token": _csrf(client, "/account")})
     assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
@@ -214,8 +221,8 @@ def test_personal_feed_works_with_a_fresh_token_until_revoked(
 
 
 def test_saved_search_feed_works_by_its_public_token(client: httpx.Client,
-                                                     feed_server: str) -> None:
-    _user(client)
+                                                     feed_server: str, outbox: Path) -> None:
+    _user(client, outbox)
     saved = client.post("/account/feeds/searches", data={
         "name": "Splats <i>", "q": "gaussian splatting", "category": "cs.CV",
         "csrf_token": _csrf(client, "/account")})
@@ -249,11 +256,12 @@ def test_saved_search_feed_works_by_its_public_token(client: httpx.Client,
     assert bad.status_code == 422 and "category" in bad.text
 
 
-def test_one_users_feeds_cannot_be_managed_by_another(feed_server: str) -> None:
+def test_one_users_feeds_cannot_be_managed_by_another(feed_server: str, outbox: Path
+                                                      ) -> None:
     with httpx.Client(base_url=feed_server, timeout=60) as one, \
             httpx.Client(base_url=feed_server, timeout=60) as two:
-        _user(one)
-        _user(two)
+        _user(one, outbox)
+        _user(two, outbox)
         one.post("/account/feeds/token", data={"csrf_token": _csrf(one, "/account")})
         one.post("/account/feeds/searches", data={"q": "robot",
                                                   "csrf_token": _csrf(one, "/account")})
@@ -270,8 +278,8 @@ def test_one_users_feeds_cannot_be_managed_by_another(feed_server: str) -> None:
 
 
 def test_account_forms_refuse_posts_without_this_browsers_csrf_token(
-        client: httpx.Client, feed_server: str) -> None:
-    _user(client)
+        client: httpx.Client, feed_server: str, outbox: Path) -> None:
+    _user(client, outbox)
     with httpx.Client(base_url=feed_server, timeout=60) as other:
         foreign = _csrf(other)
     for path, data in (("/account/feeds/token", {}),

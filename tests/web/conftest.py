@@ -73,3 +73,9 @@ def live_server(web_catalog: Catalog) -> Iterator[str]:
     """The web app on a free loopback port; its base URL."""
     with BackgroundServer(create_app(web_catalog)) as server:
         yield server.url
+
+
+@pytest.fixture(scope="session")
+def outbox(web_catalog: Catalog) -> Path:
+    """Where the live server writes its mail (no SMTP server is configured for it)."""
+    return web_catalog.store.data_dir / "outbox"

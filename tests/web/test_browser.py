@@ -295,8 +295,9 @@ def test_readable_on_a_phone(browser: Any, live_server: str) -> None:
     context.close()
 
 
-def test_sign_up_onboard_rate_and_see_the_feed_change(web: Watched) -> None:
+def test_sign_up_onboard_rate_and_see_the_feed_change(web: Watched, outbox: Path) -> None:
     from tests.conftest import shared_path
+    from tests.signup import link_path, outbox_mails
 
     listing = next(shared_path("seeds").glob("000_*.txt")).read_text()
     page = web.page
@@ -305,6 +306,12 @@ def test_sign_up_onboard_rate_and_see_the_feed_change(web: Watched) -> None:
     page.get_by_label("Name (shown on your account page)").fill("Helen")
     page.get_by_label("Password (at least 10 characters)").fill("a long enough password")
     page.get_by_role("button", name="Create account").click()
+    page.get_by_role("heading", name="Check your email").wait_for()
+    web.shot("signup-sent")
+    # No SMTP server here: the link is in the outbox, as the page says.
+    [mail] = outbox_mails(outbox, "browser-user@example.org")
+    web.goto(link_path(mail, "/signup/confirm/"))
+    page.get_by_role("button", name="Create my account").click()
     page.wait_for_url(re.compile(r"/onboarding"))
     assert unlabelled_controls(page) == []
     page.get_by_label("Paste your publication list").fill(listing)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -36,11 +37,11 @@ def _picks(html: str) -> list[tuple[str, str]]:
                       re.S)
 
 
-def test_onboard_from_a_pasted_list_then_rate_and_see_the_feed_change(live_server: str
-                                                                      ) -> None:
+def test_onboard_from_a_pasted_list_then_rate_and_see_the_feed_change(live_server: str,
+                                                                      outbox: Path) -> None:
     listing = shared_path("seeds").glob("003_*.txt").__next__().read_text()
     with _new_browser(live_server) as browser:
-        _signup(browser, "speech@example.org")
+        _signup(browser, outbox, "speech@example.org")
         empty = browser.get("/feed")
         assert "does not know your work yet" in empty.text
         imported = browser.post("/onboarding/import", data={
@@ -71,9 +72,10 @@ def test_onboard_from_a_pasted_list_then_rate_and_see_the_feed_change(live_serve
         assert [p for p, _ in second] != [p for p, _ in first]
 
 
-def test_follows_alone_make_a_feed_with_their_reason(live_server: str) -> None:
+def test_follows_alone_make_a_feed_with_their_reason(live_server: str, outbox: Path
+                                                     ) -> None:
     with _new_browser(live_server) as browser:
-        _signup(browser, "follower@example.org")
+        _signup(browser, outbox, "follower@example.org")
         token = _csrf(browser, "/onboarding")
         browser.post("/onboarding/follow", data={"kind": "category", "value": "cs.CR",
                                                  "csrf_token": token})
@@ -86,9 +88,9 @@ def test_follows_alone_make_a_feed_with_their_reason(live_server: str) -> None:
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script>alert" not in html
 
 
-def test_onboard_by_author_name_and_arxiv_ids(live_server: str) -> None:
+def test_onboard_by_author_name_and_arxiv_ids(live_server: str, outbox: Path) -> None:
     with _new_browser(live_server) as browser:
-        _signup(browser, "zeng@example.org")
+        _signup(browser, outbox, "zeng@example.org")
         page = browser.get("/onboarding", params={"author": "Xianming Zeng"})
         assert "Xianming Zeng: 1 paper (tick yours)" in page.text
         paper_ids = re.findall(r'name="paper" value="(\d+)"', page.text)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import httpx
 import pytest
@@ -12,9 +13,9 @@ from tests.web.test_accounts_web import _csrf, _new_browser, _signup
 pytestmark = pytest.mark.slow
 
 
-def test_rate_save_and_export_through_the_api(live_server: str) -> None:
+def test_rate_save_and_export_through_the_api(live_server: str, outbox: Path) -> None:
     with _new_browser(live_server) as browser:
-        _signup(browser, "library@example.org")
+        _signup(browser, outbox, "library@example.org")
         assert browser.put("/api/v1/papers/2503.11731/rating",
                            json={"value": 1}).status_code == 403  # no CSRF token
         token = _csrf(browser, "/account")
@@ -43,9 +44,10 @@ def test_rate_save_and_export_through_the_api(live_server: str) -> None:
         assert len(browser.get("/api/v1/library").json()) == 1
 
 
-def test_paper_page_buttons_work_without_javascript(live_server: str) -> None:
+def test_paper_page_buttons_work_without_javascript(live_server: str, outbox: Path
+                                                    ) -> None:
     with _new_browser(live_server) as browser:
-        _signup(browser, "buttons@example.org")
+        _signup(browser, outbox, "buttons@example.org")
         page = browser.get("/papers/2503.11731").text
         assert "More like this" in page and "Save to library" in page
         token = _csrf(browser, "/papers/2503.11731")

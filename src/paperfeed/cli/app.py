@@ -69,11 +69,13 @@ err_console: Console = SafeConsole(stderr=True)
 
 
 def _add_subcommands() -> None:
+    from paperfeed.cli.account import account_app
     from paperfeed.cli.cards import cards_app
     from paperfeed.cli.digest import digest_app
 
     app.add_typer(digest_app, name="digest")
     app.add_typer(cards_app, name="cards")
+    app.add_typer(account_app, name="account")
 
 
 _add_subcommands()

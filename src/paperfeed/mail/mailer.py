@@ -80,6 +80,11 @@ class OutboxMailer:
         tmp.replace(path)
 
 
+def smtp_configured() -> bool:
+    """Whether PAPERFEED_SMTP_URL names a server (else mail goes to the outbox folder)."""
+    return bool(os.environ.get("PAPERFEED_SMTP_URL", "").strip())
+
+
 def mailer_from_env(outbox: Path) -> tuple[Mailer, str]:
     """The configured mailer and sender address; the outbox when no server is set."""
     sender = os.environ.get("PAPERFEED_MAIL_FROM", "paperfeed <paperfeed@localhost>")

@@ -1,8 +1,10 @@
-"""Account pages: sign-up, log-in, log-out, password change and reset, API tokens.
+"""Account pages: sign-up by emailed link, log-in, log-out, sessions, password change and
+reset, API tokens.
 
-Every form posts a CSRF token bound to the browser cookie; a session is a
-signed, timestamped, HttpOnly, SameSite=Lax cookie holding the user id and the
-password epoch, so a password change or reset ends every other session.
+Every form posts a CSRF token bound to the browser cookie. A session is a random token in
+an HttpOnly, SameSite=Lax cookie whose row lives in the store (paperfeed.accounts.sessions).
+Sign-up and reset requests answer the same page, in the same time, for every address:
+what differs (which mail, if any) happens in the app's mail queue after the response.
 """
 
 from __future__ import annotations
@@ -18,13 +20,15 @@ from paperfeed.accounts import (
     Accounts,
     InvalidCredentialsError,
     TooManyAttemptsError,
+    new_token,
 )
-from paperfeed.mail import mailer_from_env, message
+from paperfeed.accounts.mails import reset_job, signup_job
+from paperfeed.mail import MailQueue, smtp_configured
 from paperfeed.settings import Settings
 from paperfeed.web.app import cookie_header
 from paperfeed.web.forms import check_csrf, local_path, require_user
 from paperfeed.web.pages import render
-from paperfeed.web.security import SESSION_COOKIE, SESSION_MAX_AGE, Guard
+from paperfeed.web.security import SESSION_COOKIE, SESSION_MAX_AGE
 
 router = APIRouter(include_in_schema=False)
 Field = Annotated[str, Form(max_length=2000)]
@@ -35,20 +39,57 @@ def _accounts(request: Request) -> Accounts:
     return accounts
 
 
+def _client(request: Request) -> str:
+    """The client's address (uvicorn takes it from X-Forwarded-For behind a local proxy)."""
+    return request.client.host if request.client else ""
+
+
+def _link(request: Request, route: str, **params: str) -> str:
+    """An absolute link for an email: the configured public URL, never the request's Host
+    header (a forged Host would mail the victim a link to the attacker's server)."""
+    settings: Settings = request.app.state.settings
+    return settings.public_url + str(request.app.url_path_for(route, **params))
+
+
+def _queue(request: Request) -> MailQueue:
+    mail_queue: MailQueue = request.app.state.mail_queue
+    return mail_queue
+
+
 def _logged_in(request: Request, account: Account, target: str) -> Response:
-    guard: Guard = request.app.state.guard
+    """Redirect with a fresh session cookie; the browser's previous session, if any, ends."""
+    sessions = _accounts(request).sessions
+    sessions.end(request.cookies.get(SESSION_COOKIE))
     response = RedirectResponse(local_path(target, "/account"), status_code=303)
     response.headers.append("set-cookie", cookie_header(
-        SESSION_COOKIE, guard.session_cookie(account.id, account.session_epoch),
-        SESSION_MAX_AGE, request.scope))
+        SESSION_COOKIE, sessions.start(account.id), SESSION_MAX_AGE, request.scope))
+    return response
+
+
+def _logged_out(target: str, request: Request) -> Response:
+    response = RedirectResponse(target, status_code=303)
+    response.headers.append("set-cookie", cookie_header(SESSION_COOKIE, "", 0, request.scope))
     return response
 
 
 def _form(request: Request, template: str, status: int = 200, **context: Any) -> Response:
-    return render(request, template, {"nav": "account", **context}, status)
+    # Without a mail server the links land in the outbox folder: the pages say so, the
+    # same words for every address.
+    return render(request, template, {"nav": "account", "outbox_notice": not smtp_configured(),
+                                      **context}, status)
 
 
-@router.get("/signup")
+def _too_many(request: Request, template: str, exc: TooManyAttemptsError,
+              **context: Any) -> Response:
+    response = _form(request, template, 429, error=str(exc), **context)
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+# --- sign-up --------------------------------------------------------------------------
+
+
+@router.get("/signup", name="signup_page")
 def signup_page(request: Request) -> Response:
     return _form(request, "signup.html", email="", name="", error=None)
 
@@ -57,14 +98,45 @@ def signup_page(request: Request) -> Response:
 def signup(request: Request, email: Field = "", name: Field = "", password: Field = "",
            csrf_token: Field = "") -> Response:
     check_csrf(request, csrf_token)
+    accounts = _accounts(request)
     try:
-        account = _accounts(request).sign_up(email, password, name)
-    except AccountError as exc:
+        pending = accounts.signups.request(email, password, name, client=_client(request))
+    except TooManyAttemptsError as exc:
+        return _too_many(request, "signup.html", exc, email="", name="")
+    except AccountError as exc:  # the form's own mistakes: the same for every address
         return _form(request, "signup.html", 422, email=email, name=name, error=str(exc))
+    _queue(request).submit(signup_job(
+        accounts, pending,
+        confirm_link=_link(request, "signup_confirm_page", token=pending.token),
+        login_link=_link(request, "login_page"), reset_link=_link(request, "reset_request_page")))
+    return _form(request, "signup_sent.html")
+
+
+@router.get("/signup/confirm/{token}", name="signup_confirm_page")
+def signup_confirm_page(request: Request, token: str) -> Response:
+    # Only a page with a button: mail scanners open links, and a GET must not make accounts.
+    email = _accounts(request).signups.pending(token)
+    if email is None:
+        return _form(request, "signup_confirm.html", 404, token=token, email=None,
+                     error="this sign-up link is invalid, used or expired; sign up again")
+    return _form(request, "signup_confirm.html", token=token, email=email, error=None)
+
+
+@router.post("/signup/confirm/{token}")
+def signup_confirm(request: Request, token: str, csrf_token: Field = "") -> Response:
+    check_csrf(request, csrf_token)
+    try:
+        account = _accounts(request).signups.confirm(token)
+    except AccountError as exc:
+        return _form(request, "signup_confirm.html", 422, token=token, email=None,
+                     error=str(exc))
     return _logged_in(request, account, "/onboarding")
 
 
-@router.get("/login")
+# --- log-in and sessions --------------------------------------------------------------
+
+
+@router.get("/login", name="login_page")
 def login_page(request: Request, next: str = "") -> Response:
     return _form(request, "login.html", email="", next=local_path(next, ""), error=None)
 
@@ -73,13 +145,10 @@ def login_page(request: Request, next: str = "") -> Response:
 def login(request: Request, email: Field = "", password: Field = "", next: Field = "",
           csrf_token: Field = "") -> Response:
     check_csrf(request, csrf_token)
-    address = request.client.host if request.client else ""
     try:
-        account = _accounts(request).log_in(email, password, address=address)
+        account = _accounts(request).log_in(email, password, address=_client(request))
     except TooManyAttemptsError as exc:
-        response = _form(request, "login.html", 429, email=email, next=next, error=str(exc))
-        response.headers["Retry-After"] = str(exc.retry_after)
-        return response
+        return _too_many(request, "login.html", exc, email=email, next=next)
     except InvalidCredentialsError as exc:
         return _form(request, "login.html", 401, email=email, next=next, error=str(exc))
     return _logged_in(request, account, next or "/")
@@ -88,9 +157,29 @@ def login(request: Request, email: Field = "", password: Field = "", next: Field
 @router.post("/logout")
 def logout(request: Request, csrf_token: Field = "") -> Response:
     check_csrf(request, csrf_token)
-    response = RedirectResponse("/", status_code=303)
-    response.headers.append("set-cookie", cookie_header(SESSION_COOKIE, "", 0, request.scope))
-    return response
+    # The row goes, so a copy of the cookie is worth nothing from now on.
+    _accounts(request).sessions.end(request.cookies.get(SESSION_COOKIE))
+    return _logged_out("/", request)
+
+
+@router.post("/account/sessions/end")
+def log_out_everywhere(request: Request, csrf_token: Field = "") -> Response:
+    check_csrf(request, csrf_token)
+    user = require_user(request)
+    _accounts(request).sessions.end_all(user.id)
+    return _logged_out("/login", request)
+
+
+# --- the account page -----------------------------------------------------------------
+
+
+def _account_page(request: Request, user: Account, status: int = 200, *,
+                  new_token: str | None = None, error: str | None = None) -> Response:
+    accounts = _accounts(request)
+    return _form(request, "account.html", status, account=user, tokens=accounts.tokens(user.id),
+                 sessions=accounts.sessions.of_user(user.id),
+                 current_session=request.state.session_id, new_token=new_token, error=error,
+                 notice=None)
 
 
 @router.get("/account")
@@ -98,8 +187,7 @@ def account_page(request: Request) -> Response:
     user: Account | None = request.state.user
     if user is None:
         return RedirectResponse("/login?next=/account", status_code=303)
-    return _form(request, "account.html", account=user, tokens=_accounts(request).tokens(user.id),
-                 new_token=None, error=None, notice=None)
+    return _account_page(request, user)
 
 
 @router.post("/account/password")
@@ -107,13 +195,11 @@ def change_password(request: Request, current: Field = "", new: Field = "",
                     csrf_token: Field = "") -> Response:
     check_csrf(request, csrf_token)
     user = require_user(request)
-    accounts = _accounts(request)
     try:
-        account = accounts.change_password(user.id, current, new)
+        account = _accounts(request).change_password(user.id, current, new)
     except AccountError as exc:
-        return _form(request, "account.html", 422, account=user, tokens=accounts.tokens(user.id),
-                     new_token=None, error=str(exc), notice=None)
-    # This browser stays logged in with the new epoch; every other session has ended.
+        return _account_page(request, user, 422, error=str(exc))
+    # Every session of the account has ended; this browser gets a fresh one.
     return _logged_in(request, account, "/account")
 
 
@@ -121,11 +207,9 @@ def change_password(request: Request, current: Field = "", new: Field = "",
 def create_token(request: Request, name: Field = "", csrf_token: Field = "") -> Response:
     check_csrf(request, csrf_token)
     user = require_user(request)
-    accounts = _accounts(request)
-    token = accounts.create_token(user.id, name)
+    token = _accounts(request).create_token(user.id, name)
     # Shown once, on this response only: it is never stored in clear.
-    response = _form(request, "account.html", account=user, tokens=accounts.tokens(user.id),
-                     new_token=token, error=None, notice=None)
+    response = _account_page(request, user, new_token=token)
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -139,30 +223,28 @@ def revoke_token(request: Request, token_id: int, csrf_token: Field = "") -> Res
     return RedirectResponse("/account", status_code=303)
 
 
-@router.get("/reset")
+# --- password reset -------------------------------------------------------------------
+
+
+@router.get("/reset", name="reset_request_page")
 def reset_request_page(request: Request) -> Response:
-    return _form(request, "reset_request.html", sent=False, email="")
+    return _form(request, "reset_request.html", sent=False, error=None)
 
 
 @router.post("/reset")
 def reset_request(request: Request, email: Field = "", csrf_token: Field = "") -> Response:
     check_csrf(request, csrf_token)
-    issued = _accounts(request).request_reset(email)
-    if issued is not None:
-        account, token = issued
-        # The configured public address, never the request's Host header: a forged Host
-        # would otherwise mail the victim a link to the attacker's server.
-        settings: Settings = request.app.state.settings
-        link = settings.public_url + str(request.app.url_path_for("reset_page", token=token))
-        mailer, sender = mailer_from_env(request.app.state.outbox)
-        mailer.send(message(
-            sender=sender, to=account.email, subject="Reset your paperfeed password",
-            text=(f"Someone asked to reset the password of {account.email} on paperfeed.\n\n"
-                  f"To choose a new one, open this link within an hour:\n{link}\n\n"
-                  "It works once. If you did not ask, ignore this message: your password "
-                  "stays as it is.\n")))
-    # The same answer either way: the form must not tell who has an account.
-    return _form(request, "reset_request.html", sent=True, email=email)
+    accounts = _accounts(request)
+    try:
+        accounts.count_reset_request(email, client=_client(request))
+    except TooManyAttemptsError as exc:
+        return _too_many(request, "reset_request.html", exc, sent=False)
+    # The token and its link exist before anyone looks the address up; the look-up, the
+    # stored token and the mail all happen in the queue, after this answer.
+    token = new_token()
+    _queue(request).submit(reset_job(accounts, email, token=token,
+                                     link=_link(request, "reset_page", token=token)))
+    return _form(request, "reset_request.html", sent=True, error=None)
 
 
 @router.get("/reset/{token}", name="reset_page")

@@ -29,6 +29,7 @@ from paperfeed import __version__
 from paperfeed.accounts import Accounts
 from paperfeed.catalog import Catalog, PaperNotFoundError
 from paperfeed.jobs import IMPORT, JobRunner, run_import
+from paperfeed.mail import MailQueue
 from paperfeed.rank.feed import Feed
 from paperfeed.settings import Settings
 from paperfeed.store.jobs import JobStore
@@ -83,9 +84,12 @@ class IdentityAndHeaders:
     """Pure ASGI middleware: who is asking, and the security headers on every response.
 
     Sets `request.state.browser` (the id in the signed pf_voter cookie; a new one for a
-    browser without, on page views), `.user` (the account of a valid session cookie or
-    `Authorization: Bearer` API token), `.via_token`, and `.voter` (the account when
-    logged in, else the browser). CSRF tokens are bound to the browser id.
+    browser without, on page views), `.user` (the account of a live session or an
+    `Authorization: Bearer` API token), `.session_id` (the session's row, else None),
+    `.via_token`, and `.voter` (the account when logged in, else the browser). CSRF
+    tokens are bound to the browser id. A session costs one indexed read per request,
+    and a write at most once a minute (its last-seen time), done in a worker thread so a
+    busy store never holds up the event loop.
 
     Not `@app.middleware("http")`: Starlette's BaseHTTPMiddleware wraps each response in
     an extra task and stream, which cost more than the rest of a small request.
@@ -108,16 +112,17 @@ class IdentityAndHeaders:
         if browser is None and scope["method"] == "GET" and not path.startswith(
                 ("/api/", "/static/", "/feeds/")):
             browser = new_browser = self.guard.new_voter()
-        user, via_token = None, False
+        user, via_token, session_id = None, False, None
         auth = conn.headers.get("authorization", "")
         if auth[:7].lower() == "bearer ":
             user, via_token = self.accounts.account_for_token(auth[7:].strip()), True
-        elif (session := self.guard.session(conn.cookies.get(SESSION_COOKIE))) is not None:
-            found = self.accounts.get(session[0])
-            # A password change moves the epoch: older sessions stop here.
-            user = found if found is not None and found.session_epoch == session[1] else None
+        elif (live := self.accounts.sessions.find(conn.cookies.get(SESSION_COOKIE))) is not None:
+            # No row, no session: log-out, a password change or a reset deleted it.
+            user, session_id = live.account, live.id
+            if live.stale and not self.accounts.store.read_only:  # nothing to record there
+                await anyio.to_thread.run_sync(self.accounts.sessions.touch, live.id)
         state = scope.setdefault("state", {})
-        state.update(browser=browser, user=user, via_token=via_token,
+        state.update(browser=browser, user=user, via_token=via_token, session_id=session_id,
                      voter=f"user:{user.id}" if user else browser)
 
         async def send_with_headers(message: Message) -> None:
@@ -188,10 +193,14 @@ def create_app(catalog: Catalog, *, warm_up: bool = True, settings: Settings | N
         anyio.to_thread.current_default_thread_limiter().total_tokens = 4
         if run_jobs and not catalog.store.read_only:  # a read-only store takes no uploads
             runner.start()
+        # Sign-up and reset mail goes out from the mail queue's own thread, never on a
+        # request's path; what is queued at shutdown is still sent (for up to 10 s).
+        application.state.mail_queue.start()
         try:
             yield
         finally:
             runner.stop()  # after the job in hand: an import is never cut off midway
+            application.state.mail_queue.stop()
 
     app = FastAPI(
         title="paperfeed", version=__version__, lifespan=lifespan,
@@ -207,6 +216,7 @@ def create_app(catalog: Catalog, *, warm_up: bool = True, settings: Settings | N
     app.state.guard = guard
     app.state.accounts = accounts
     app.state.outbox = catalog.store.subdir("outbox")
+    app.state.mail_queue = MailQueue(app.state.outbox)
     app.state.feed = Feed(catalog)
     app.state.picks = app.state.feed.picks  # the PickSource for digests and Atom feeds
     app.state.templates = templates

@@ -1,10 +1,11 @@
 """Browser identity and request forgery protection for the web app.
 
-Until accounts exist a voter is a browser: a random id in a signed, HttpOnly,
-SameSite=Lax cookie. Every state-changing request must carry a CSRF token
-derived from that id with the installation's secret key (a hidden form field,
-or the X-CSRF-Token header for scripts), so another site cannot make a
-visitor's browser vote.
+A browser is a random id in a signed, HttpOnly, SameSite=Lax cookie (`pf_voter`).
+Every state-changing request must carry a CSRF token derived from that id with the
+installation's secret key (a hidden form field, or the X-CSRF-Token header for
+scripts), so another site cannot make a visitor's browser vote. A logged-in browser
+also holds `pf_session`: a random token whose session lives in the store
+(`paperfeed.accounts.sessions`), so logging out really ends it.
 """
 
 from __future__ import annotations
@@ -12,13 +13,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from typing import Any
 
-from itsdangerous import BadSignature, Signer, URLSafeTimedSerializer
+from itsdangerous import BadSignature, Signer
+
+from paperfeed.accounts.sessions import SESSION_LIFETIME
 
 VOTER_COOKIE = "pf_voter"
 SESSION_COOKIE = "pf_session"
-SESSION_MAX_AGE = 30 * 24 * 3600
+SESSION_MAX_AGE = int(SESSION_LIFETIME.total_seconds())
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 COOKIE_MAX_AGE = 2 * 365 * 24 * 3600
@@ -43,7 +45,6 @@ class Guard:
     def __init__(self, secret: bytes) -> None:
         self._secret = secret
         self._signer = Signer(secret, salt="paperfeed.voter")
-        self._sessions = URLSafeTimedSerializer(secret, salt="paperfeed.session")
 
     @staticmethod
     def new_voter() -> str:
@@ -74,22 +75,3 @@ class Guard:
         without keeping anyone's address in the store."""
         digest = hmac.new(self._secret, b"client:" + address.encode(), hashlib.sha256)
         return "ip:" + digest.hexdigest()[:24]
-
-    def session_cookie(self, user_id: int, epoch: int) -> str:
-        """A signed, timestamped session: the user and the password epoch it was made in."""
-        return self._sessions.dumps({"u": user_id, "e": epoch})
-
-    def session(self, cookie: str | None) -> tuple[int, int] | None:
-        """(user id, epoch) from a session cookie younger than 30 days, else None."""
-        if not cookie or len(cookie) > 500:
-            return None
-        try:
-            data: Any = self._sessions.loads(cookie, max_age=SESSION_MAX_AGE)
-        except BadSignature:  # SignatureExpired is a BadSignature
-            return None
-        if not isinstance(data, dict):
-            return None
-        user, epoch = data.get("u"), data.get("e")
-        if not isinstance(user, int) or not isinstance(epoch, int):
-            return None
-        return user, epoch
