@@ -83,8 +83,9 @@ def latex_to_text(value: str) -> str:
 
 
 class _Macros(LibraryMiddleware):
-    """bibtexparser's ResolveStringReferencesMiddleware, with the `@string` values of
-    earlier chunks kept: a file read in chunks resolves as a whole one would.
+    """bibtexparser's ResolveStringReferencesMiddleware, in BibTeX's order (a macro is
+    known from its `@string` on) and with the macros of earlier chunks kept, so that a
+    file read in chunks resolves exactly as read whole.
 
     (bibtexparser can resolve against an earlier library, but copies all its strings
     into every chunk, which a file of many macros turns quadratic.)
@@ -99,24 +100,29 @@ class _Macros(LibraryMiddleware):
         return "ResolveStringReferences"
 
     def transform(self, library: Library) -> Library:
-        # As bibtexparser: keys are looked up in lower case and later definitions win.
-        for key, string in library.strings_dict.items():
-            self.values[key.lower()] = string.value
-        for entry in library.entries:
-            if REMOVED_ENCLOSING_KEY in entry.parser_metadata:  # pragma: no cover
-                raise AssertionError("RemoveEnclosingMiddleware must run after _Macros")
-            resolved = []
-            for field in entry.fields:
-                value = field.value
-                if not isinstance(value, str) or value[:1] in ('"', "{"):
-                    continue  # a number or a delimited value, not a macro name
-                found = self.values.get(value.lower())
-                if found is not None:
-                    field.value = found
-                    resolved.append(field.key)
-            if resolved:
-                entry.parser_metadata[self.metadata_key()] = resolved
+        known = library.strings_dict  # the first of duplicates (the others fail the file)
+        for block in library.blocks:
+            if isinstance(block, String) and known.get(block.key) is block:
+                # As bibtexparser: looked up in lower case, a later definition wins.
+                self.values[block.key.lower()] = block.value
+            elif isinstance(block, Entry):
+                self._resolve(block)
         return library
+
+    def _resolve(self, entry: Entry) -> None:
+        if REMOVED_ENCLOSING_KEY in entry.parser_metadata:  # pragma: no cover
+            raise AssertionError("RemoveEnclosingMiddleware must run after _Macros")
+        resolved = []
+        for field in entry.fields:
+            value = field.value
+            if not isinstance(value, str) or value[:1] in ('"', "{"):
+                continue  # a number or a delimited value, not a macro name
+            found = self.values.get(value.lower())
+            if found is not None:
+                field.value = found
+                resolved.append(field.key)
+        if resolved:
+            entry.parser_metadata[self.metadata_key()] = resolved
 
 
 def _parse_stack(macros: _Macros | None = None) -> list[Middleware]:
@@ -337,9 +343,9 @@ def parse_bibtex_lines(
 ) -> Iterator[PaperRecord]:
     """Records of the entries of numbered BibTeX lines, in file order, a chunk at a time.
 
-    `@string` macros are resolved (those defined before their use, in BibTeX's
-    order); comments and `@preamble` are skipped. The first block bibtexparser
-    fails on, or a citation key used twice, stops the file with a `SourceError`.
+    `@string` macros are resolved (from their definition on, in BibTeX's order);
+    comments and `@preamble` are skipped. The first block bibtexparser fails on,
+    or a citation key used twice, stops the file with a `SourceError`.
     `budget` checks the runs of lines without a paper (`max_lines_between_records`).
     """
     from paperfeed.sources.limits import InputLimits
