@@ -96,6 +96,11 @@ def repeat(head: bytes, body: bytes) -> Iterator[bytes]:
         yield block
 
 
+def after(head: bytes, chunks: Iterator[bytes]) -> Iterator[bytes]:
+    yield head
+    yield from chunks
+
+
 def records(make: Callable[[int], bytes]) -> Iterator[bytes]:
     """Records `make(0)`, `make(1)` ... in chunks of about 1 MB (this process stays small:
     a child's peak RSS counts the parent's pages it was forked with)."""
@@ -146,6 +151,32 @@ def tuned_records(ratio: float) -> Callable[[int], bytes]:
             break
     pad = best[0]
     return lambda n: _record(n, abstract=words[n % len(words)] + " x" * pad)
+
+
+Maker = Callable[[int, str], bytes]  # (number, abstract) -> one record's bytes
+
+
+def worst(make: Maker, ratio: float = 19.5, per_record: float = 22.0) -> Callable[[int], bytes]:
+    """Distinct records that pass every default cap by a hair: random words enough for
+    `per_record` compressed bytes each (under 50,000 papers per MB), then padding until the
+    stream gzips at `ratio` (under 20x). The most work per compressed byte the caps allow."""
+    rng = random.Random(13)
+    vocabulary = ["".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(7))
+                  for _ in range(4096)]
+
+    def text(k: int, pad: int) -> str:
+        return " ".join(rng.choice(vocabulary) for _ in range(k)) + " x" * pad
+
+    def measure(k: int, pad: int) -> tuple[float, float]:
+        sample = b"".join(make(n, text(k, pad)) for n in range(1, 3001))
+        packed = len(gzip.compress(sample, 9))
+        return packed / 3000, len(sample) / packed
+
+    k = next(k for k in range(0, 60) if measure(k, 0)[0] >= per_record)
+    pad = 0
+    while measure(k, pad + 10)[1] <= ratio:
+        pad += 10
+    return lambda n: make(n, text(k, pad))
 
 
 def oai_record(n: int, abstract: str = "") -> bytes:
@@ -210,6 +241,9 @@ def shapes() -> list[Shape]:
               f"{at_cap:g}x", lambda: records(tuned_records(at_cap - 0.5))),
         Shape("over-ratio-cap", ".jsonl.gz", f"distinct records tuned to gzip at "
               f"~{at_cap + 5:g}x", lambda: records(tuned_records(at_cap + 5))),
+        Shape("worst-jsonl", ".jsonl.gz", "distinct records just under the ratio and "
+              "papers-per-MB caps", lambda: records(
+                  worst(lambda n, text: _record(n, abstract=text)))),
         Shape("gapped-records", ".jsonl.gz", "distinct records, each after 9,999 blank lines",
               lambda: records(lambda n: _record(n) + b"\n" * 9999)),
         Shape("max-authors", ".jsonl.gz", "records of 10,000 authors (the cap), one name",
@@ -220,8 +254,8 @@ def shapes() -> list[Shape]:
               lambda: records(lambda n: _record(n) + _blank_run(n, 9999))),
         Shape("real-authors", ".jsonl.gz", "records of 3,000 random author names",
               lambda: records(lambda n: _record(n, authors=names(3000)))),
-        Shape("same-title", ".jsonl.gz", "distinct ids, one title (store's title match)",
-              lambda: records(lambda n: _record(n, title="a")),
+        Shape("same-title", ".jsonl.gz", "distinct ids, one title, ~40k papers per MB",
+              lambda: records(lambda n: _record(n, title="a", abstract=" ".join(names(2)))),
               known="store: records sharing a title are matched pairwise (not sources/)"),
         Shape("bibtex-same", ".bib.gz", "one BibTeX entry repeated (probe: 300 MB)",
               lambda: repeat(b"", b"@article{k, title={A title}, author={A. Author}}\n")),
@@ -229,6 +263,10 @@ def shapes() -> list[Shape]:
               lambda: records(lambda n: b"@misc{k%d,title={a}}\n" % n)),
         Shape("bibtex-distinct", ".bib.gz", "tiny entries, distinct keys and titles",
               lambda: records(lambda n: b"@misc{k%d,title={t%d}}\n" % (n, n))),
+        Shape("worst-bibtex", ".bib.gz", "distinct entries just under the ratio and "
+              "papers-per-MB caps", lambda: records(worst(
+                  lambda n, text: b"@misc{k%d,\n  title={T%d},\n  abstract={%s}\n}\n"
+                  % (n, n, text.encode())))),
         Shape("bibtex-comments", ".bib.gz", "@comment blocks only",
               lambda: repeat(b"@misc{k, title={T}}\n", b"@comment{x}\n")),
         Shape("bibtex-open-brace", ".bib.gz", "an entry whose value never closes",
@@ -244,6 +282,11 @@ def shapes() -> list[Shape]:
               lambda: records(lambda n: oai_record(n) if n else OAI_HEAD)),
         Shape("xml-at-ratio-cap", ".xml.gz", f"distinct OAI records tuned to gzip just "
               f"under {at_cap:g}x", lambda: records(tuned_oai(at_cap - 0.5))),
+        Shape("worst-xml", ".xml.gz", "distinct OAI records just under the ratio and "
+              "papers-per-MB caps", lambda: after(OAI_HEAD, records(worst(oai_record)))),
+        Shape("worst-abstracts", ".txt.gz", "'Abstract:' lines just under the ratio and "
+              "papers-per-MB caps", lambda: records(
+                  worst(lambda n, text: b"Abstract: %d %s.\n" % (n, text.encode())))),
         Shape("xml-deleted", ".xml.gz", "deleted OAI records only",
               lambda: repeat(OAI_HEAD, b'<record><header status="deleted"><identifier>x'
                              b"</identifier></header></record>\n")),
@@ -261,13 +304,11 @@ def shapes() -> list[Shape]:
 
 
 def nested() -> Iterator[bytes]:
-    """The bytes of a gzip of 1 GB of newlines (`write_gzip` gzips them once more)."""
+    """The bytes of a gzip of distinct records (`write_gzip` gzips them once more: about
+    as big, since gzip output does not compress)."""
     packer = zlib.compressobj(9, zlib.DEFLATED, 31)
-    yield packer.compress(FIRST)
-    block = b"\n" * (1 << 20)
-    for _ in range(1 << 10):
-        yield packer.compress(block)
-    yield packer.flush()
+    for chunk in records(_record):
+        yield packer.compress(chunk)
 
 
 @dataclass
@@ -326,7 +367,9 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", help="shapes to run (default: all)")
     parser.add_argument("--legit", nargs="*", type=Path, default=[
         SHARED / "arxiv-daily-cs" / "arxiv_daily_cs_unique.jsonl.gz",
-        SHARED / "arxiv-quantph-oai" / "arXiv-meta-2009.xml.gz"])
+        SHARED / "arxiv-quantph-oai" / "arXiv-meta-2009.xml.gz",
+        SHARED / "arxiv-kaggle-sample" / "arxiv-metadata-oai-snapshot.head200.json",
+        *sorted((SHARED / "seeds").glob("000_*.txt"))])
     parser.add_argument("--timeout-per-mb", type=float, default=120.0)
     parser.add_argument("--keep", type=Path, help="write the inputs here and keep them")
     args = parser.parse_args()

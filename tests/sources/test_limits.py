@@ -126,9 +126,11 @@ def test_ratio_cap_stops_a_bomb_after_the_grace(write_file: WriteFile) -> None:
     error = capped(path, limits)
     assert "expands more than 20x" in error.message
     assert "PAPERFEED_INPUT_MAX_RATIO" in error.message
-    # It stopped at the grace: about 1 MiB out, from a few KB in.
+    # It stopped at the grace: about 1 MiB out, from a few KB in (GzipFile reads 8 KiB
+    # at a time) of a 66 KB file.
     produced, consumed = _figures(error)
-    assert MiB <= produced <= MiB + 128 * 1024 and consumed < 8 * 1024
+    assert MiB <= produced <= MiB + 128 * 1024 and consumed <= 16 * 1024
+    assert path.stat().st_size > 60_000
     # With more grace it goes further.
     later = capped(path, replace(limits, ratio_grace=4 * MiB, max_lines_between_records=10**6))
     assert 4 * MiB <= _figures(later)[0] <= 4 * MiB + 128 * 1024
@@ -265,7 +267,7 @@ def test_concatenated_members_and_zero_padding_are_read(write_file: WriteFile) -
 
 def test_junk_after_the_gzip_data(write_file: WriteFile) -> None:
     path = write_file("junk.jsonl.gz", gzip.compress(records(2).encode()) + b"junk")
-    with pytest.raises(SourceError, match="junk after the end of the compressed data"):
+    with pytest.raises(SourceError, match=r"corrupt gzip data: Not a gzipped file \(b'ju'\)"):
         read(path, InputLimits())
 
 
@@ -285,7 +287,7 @@ def test_truncated_and_corrupt_gzip_name_the_line(write_file: WriteFile) -> None
     flipped = bytearray(packed)
     flipped[-6] ^= 0xFF  # in the CRC: every byte decodes, the check at the end fails
     path = write_file("flipped.jsonl.gz", bytes(flipped))
-    with pytest.raises(SourceError, match=r"corrupt gzip data: .*incorrect data check"):
+    with pytest.raises(SourceError, match="corrupt gzip data: CRC check failed"):
         read(path, InputLimits())
 
 

@@ -2,7 +2,7 @@
 
 Owns opening a path or bytes (plain or gzip, recognised by its magic bytes, any
 number of gzip members), decompressing in bounded steps while counting every
-byte against the file's `Budget` (so a decompression bomb stops at its cap, never
+byte in and out against the file's `Budget` (so a decompression bomb stops at its cap, never
 after inflating), rejecting bad input before any parser sees it (empty, binary,
 gzip inside gzip, truncated gzip, invalid UTF-8, absurdly long lines) and handing
 out numbered lines. Every problem is a `SourceError` naming the file and, where
@@ -11,6 +11,7 @@ it has one, the line.
 
 from __future__ import annotations
 
+import gzip
 import io
 import zlib
 from collections.abc import Iterator
@@ -43,111 +44,79 @@ _GZIP_MAGIC = b"\x1f\x8b"
 _BOM = b"\xef\xbb\xbf"
 _PDF_MAGIC = b"%PDF-"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
-# Compressed bytes read from the file per step; decompressed bytes handed out per step.
+# Decompressed bytes handed out per step.
 _CHUNK = 64 * 1024
 
 
-class InflatingReader(io.RawIOBase):
-    """The decompressed bytes of a raw stream, produced at most one buffer at a time.
+class _Counted(io.RawIOBase):
+    """A raw stream that counts the bytes read from it: the compressed bytes consumed."""
 
-    Plain input is passed through. Gzip input is inflated with `zlib` member by
-    member (concatenated members and trailing zero padding, as `gzip` accepts), and
-    each step reports the bytes produced and the compressed bytes they came from to
-    the budget, which raises when a cap is passed: memory stays at one buffer
-    whatever the file expands to.
+    def __init__(self, raw: BinaryIO) -> None:
+        super().__init__()
+        self.raw = raw
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview | bytearray) -> int:  # type: ignore[override]
+        n = self.raw.readinto(buffer)  # type: ignore[attr-defined]
+        self.count += n or 0
+        return int(n or 0)
+
+    def close(self) -> None:
+        try:
+            self.raw.close()
+        finally:
+            super().close()
+
+
+class InflatingReader(io.RawIOBase):
+    """The decompressed bytes of a raw stream, at most one buffer per read, each read
+    reported to the budget (bytes out, compressed bytes in so far), which raises when a
+    cap is passed: memory stays at one buffer whatever the file expands to.
+
+    Plain input is passed through. Gzip is the standard library's `GzipFile`
+    (members, padding, checks), given a counting stream to read from.
     """
 
     def __init__(self, raw: BinaryIO, *, packed: bool, budget: Budget) -> None:
         super().__init__()
-        self._raw = raw
-        self._packed = packed
+        self._counted = _Counted(raw)
+        self._gzip = gzip.GzipFile(fileobj=self._counted, mode="rb") if packed else None
         self._budget = budget
         budget.gzip = packed
-        self._inflater = zlib.decompressobj(wbits=31) if packed else None
-        self._pending = b""  # compressed bytes read but not yet inflated
-        self._fed = 0  # compressed bytes given to inflaters so far
-        self._raw_eof = False
-        self._done = False
 
     def readable(self) -> bool:
         return True
 
     def close(self) -> None:
         try:
-            self._raw.close()
+            if self._gzip is not None:
+                self._gzip.close()
+            self._counted.close()
         finally:
             super().close()
 
-    def _fill(self) -> None:
-        if not self._pending and not self._raw_eof:
-            self._pending = self._raw.read(_CHUNK)
-            if not self._pending:
-                self._raw_eof = True
-
-    def _next_member(self) -> bool:
-        """After a gzip member: start the next one, or report the end of the data."""
-        assert self._inflater is not None
-        rest = self._inflater.unused_data
-        while True:
-            rest = rest.lstrip(b"\x00")  # gzip allows zero padding after a member
-            if rest:
-                break
-            self._pending = b""
-            self._fill()
-            if self._raw_eof:
-                return False
-            rest = self._pending
-        self._pending = rest
-        if not rest.startswith(_GZIP_MAGIC[: len(rest)]):
-            raise SourceError("corrupt gzip data: junk after the end of the compressed data",
-                              file=self._budget.file)
-        self._inflater = zlib.decompressobj(wbits=31)
-        return True
-
-    def _inflate(self, size: int) -> bytes:
-        while True:
-            inflater = self._inflater
-            assert inflater is not None
-            if inflater.eof:
-                if not self._next_member():
-                    return b""
-                continue
-            if not self._pending:
-                self._fill()
-                if self._raw_eof:
-                    raise SourceError(f"truncated gzip data: the file ends inside the "
-                                      f"compressed stream{self._budget.where()}",
-                                      file=self._budget.file)
-            data = self._pending
-            try:
-                out = inflater.decompress(data, size)
-            except zlib.error as exc:
-                raise SourceError(f"corrupt gzip data: {exc}{self._budget.where()}",
-                                  file=self._budget.file) from None
-            # Input zlib has not taken yet waits for the next call: it is not consumed.
-            # After a member's end, its unused_data is picked up by _next_member.
-            left = inflater.unused_data if inflater.eof else inflater.unconsumed_tail
-            self._pending = b"" if inflater.eof else left
-            self._fed += len(data) - len(left)
-            if out:
-                return out
-
     def readinto(self, buffer: memoryview | bytearray) -> int:  # type: ignore[override]
-        if self._done:
-            return 0
-        view = memoryview(buffer).cast("B")
-        size = len(view)
-        if self._packed:
-            out = self._inflate(size)
-        else:
-            out = self._raw.read(size)
-            self._fed += len(out)
-        if not out:
-            self._done = True
-            return 0
-        view[: len(out)] = out
-        self._budget.add_bytes(len(out), self._fed)
-        return len(out)
+        budget = self._budget
+        try:
+            if self._gzip is None:
+                n = self._counted.readinto(buffer)
+            else:
+                # read1: what one inflate step gives, so an error comes with the line it is in
+                data = self._gzip.read1(len(buffer))
+                n = len(data)
+                buffer[:n] = data
+        except EOFError:
+            raise SourceError("truncated gzip data: the file ends inside the compressed "
+                              f"stream{budget.where()}", file=budget.file) from None
+        except (gzip.BadGzipFile, zlib.error) as exc:
+            raise SourceError(f"corrupt gzip data: {exc}{budget.where()}",
+                              file=budget.file) from None
+        if n:
+            budget.add_bytes(n, self._counted.count)
+        return n
 
 
 def _open_raw(path: Path) -> io.BufferedReader:
