@@ -14,12 +14,11 @@ from __future__ import annotations
 import json
 import os
 import re
-import resource
+import signal
 import sqlite3
 import subprocess
 import sys
 import threading
-import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -91,36 +90,41 @@ class Run:
     rss_mb: float
 
 
-def _limit_memory() -> None:
-    # Only a guard for running these tests against an unfixed build: 4 GB of address space.
-    resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
+# Runs the command and writes its peak RSS. A child's peak RSS starts at its parent's size
+# (fork copies the resident pages' count, exec keeps the high-water mark), so the command is
+# started from this small process, not from the (large) test process. The 4 GB of address
+# space only guards against running these tests on an unfixed build.
+_LAUNCHER = """
+import os, resource, subprocess, sys
+resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
+proc = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(proc.pid, 0)
+with open(sys.argv[1], "w") as out:
+    out.write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
 
 
 def ingest(data_dir: Path, *args: str, timeout: float = 60, env: dict[str, str] | None = None
            ) -> Run:
     """`paperfeed ingest --no-index ARGS` in its own process: exit code, output, peak RSS."""
-    command = [sys.executable, "-m", "paperfeed", "--data-dir", str(data_dir), "ingest",
-               "--no-index", *args]
+    rss_file = data_dir.parent / f"{data_dir.name}.rss"
+    command = [sys.executable, "-c", _LAUNCHER, str(rss_file), sys.executable, "-m",
+               "paperfeed", "--data-dir", str(data_dir), "ingest", "--no-index", *args]
     with open(data_dir.parent / f"{data_dir.name}.out", "w+b") as out:
         proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT,
                                 env={**os.environ, "COLUMNS": "200", **(env or {})},
-                                preexec_fn=_limit_memory)
-        deadline = time.monotonic() + timeout
-        code: int | None = None
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                code = os.waitstatus_to_exitcode(status)
-                break
-            if time.monotonic() > deadline:
-                proc.kill()
-                _, _, usage = os.wait4(proc.pid, 0)
-                break
-            time.sleep(0.02)
-        proc.returncode = code if code is not None else -9
+                                start_new_session=True)
+        try:
+            code: int | None = proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            code = None
         out.seek(0)
         text = out.read().decode(errors="replace")
-    return Run(code, text, usage.ru_maxrss / 1024)
+    rss_kib = int(rss_file.read_text()) if rss_file.exists() else 0
+    return Run(code, text, rss_kib / 1024)
 
 
 def feed_and_ingest(tmp_path: Path, name: str, chunks: Iterator[bytes], fmt: str,
