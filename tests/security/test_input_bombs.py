@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import signal
 import sqlite3
@@ -195,6 +196,47 @@ def test_jsonl_newline_flood_stops_and_keeps_what_was_stored(tmp_path: Path) -> 
     assert "(1000 papers before it stay stored)" in line
     assert stored(data) == 1000
     assert not feeder.finished and feeder.written < CONSUMED, feeder.written
+    assert run.rss_mb < RSS_MB
+
+
+def distinct_records() -> Iterator[bytes]:
+    """An endless gzip stream of tiny distinct papers (~2.5 compressed bytes each)."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    n = 0
+    while True:
+        lines = b"".join(b'{"id":"%d.%05d","title":"t%d","abstract":""}\n'
+                         % (1501 + n // 99999 % 900, n % 99999 + 1, n) for n in range(n, n + 5000))
+        n += 5000
+        yield packer.compress(lines)
+
+
+def test_densely_packed_tiny_papers_stop_after_the_grace(tmp_path: Path) -> None:
+    # Under the ratio cap (they gzip at ~18x) 1 MB held 200,000-430,000 papers: 19-56 s
+    # of store writes per MB. The papers-per-MB cap stops them after 10,000.
+    data = tmp_path / "data"
+    run, feeder = feed_and_ingest(tmp_path, "tiny.jsonl.gz", distinct_records(),
+                                  "arxiv-daily", data)
+    assert run.code == 3, run.out
+    (line,) = error_lines(run)
+    assert "tiny.jsonl.gz:10001: more than 50,000 papers per MB of file" in line
+    assert "PAPERFEED_INPUT_MAX_RECORDS_PER_MB raises the cap" in line
+    assert stored(data) == 10_000
+    assert not feeder.finished and feeder.written < CONSUMED, feeder.written
+
+
+def test_thousand_author_papers_are_written_in_small_batches(tmp_path: Path) -> None:
+    # 1,000-paper batches held every author until written: 1,500 papers of 3,000 authors
+    # (shaped like big-collaboration physics papers) peaked at 5.5 GB.
+    rng = random.Random(4)
+    path = tmp_path / "collaboration.jsonl"
+    with path.open("w") as out:
+        for n in range(150):
+            names = [f"{rng.randrange(10**6)} {rng.randrange(10**6)}" for _ in range(3000)]
+            out.write(json.dumps({"id": f"2402.{n + 1:05d}", "title": f"Measurement {n}",
+                                  "abstract": "", "authors": names}) + "\n")
+    run = ingest(tmp_path / "data", str(path), timeout=120)
+    assert run.code == 0, run.out
+    assert stored(tmp_path / "data") == 150
     assert run.rss_mb < RSS_MB
 
 
