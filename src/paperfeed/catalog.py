@@ -22,7 +22,7 @@ from paperfeed.index import IndexDoc, PaperIndex, SearchFilters, SearchHit
 from paperfeed.index.lexical import share_like_folder
 from paperfeed.index.vocabulary import VOCABULARY_FILE, Vocabulary, VocabularyError
 from paperfeed.records import PaperRecord
-from paperfeed.sources import read_records
+from paperfeed.sources import InputLimits, read_records
 from paperfeed.store import IngestReport, PaperSummary, Store, StoredPaper
 from paperfeed.store.cards import CardStore, PaperText
 
@@ -39,6 +39,11 @@ class FileReport:
     error: str | None = None
     # True when the file is no paper format at all (detection failed), not a bad paper file.
     unrecognised: bool = False
+
+    @property
+    def kept(self) -> int:
+        """Papers of the file stored (new or merged) before an error stopped it."""
+        return self.report.records if self.error else 0
 
 
 @dataclass(frozen=True)
@@ -153,20 +158,30 @@ class Catalog:
         author: str | None = None,
         progress: Progress | None = None,
         batch_size: int = 1000,
+        limits: InputLimits | None = None,
     ) -> FileReport:
-        """Ingest one file. A parse error stops the file; batches before it stay stored."""
-        from paperfeed.sources import detect_format
+        """Ingest one file within `limits` (default: `sources.default_limits()`).
 
+        A parse error or a passed cap stops the file; the batches before it stay
+        stored and counted in the report.
+        """
+        from paperfeed.sources import default_limits, detect_format
+        from paperfeed.sources.limits import bounded_batches
+
+        limits = limits or default_limits()
         result = FileReport(path=str(path), format=format)
         try:
             try:
-                result.format = format or detect_format(path)
+                result.format = format or detect_format(path, limits=limits)
             except SourceError as exc:
                 result.unrecognised = True
                 raise exc
-            records = read_records(path.resolve(), format=result.format, author=author)
-            result.report = self.store.add_papers(records, progress=progress,
-                                                  batch_size=batch_size)
+            records = read_records(path.resolve(), format=result.format, author=author,
+                                   limits=limits)
+            # Batches bounded in bytes too: a file of huge author lists stays in memory.
+            for batch in bounded_batches(records, size=batch_size):
+                result.report.add(self.store.add_papers(batch, progress=progress,
+                                                        batch_size=batch_size))
         except SourceError as exc:
             result.error = str(exc)
         return result

@@ -174,10 +174,10 @@ def test_truncated_gzip(write_file: WriteFile) -> None:
     data = gzip.compress((SAMPLES["arxiv-daily"] * 2000).encode())
     path = write_file("cut.jsonl.gz", data[: len(data) // 2])
     assert detect_format(path) == "arxiv-daily"  # the head is still readable
-    with pytest.raises(SourceError, match="truncated or corrupt gzip") as info:
+    with pytest.raises(SourceError, match="truncated gzip") as info:
         sum(1 for _ in read_records(path))
     assert info.value.file == str(path)
-    with pytest.raises(SourceError, match="truncated or corrupt gzip"):
+    with pytest.raises(SourceError, match="truncated gzip"):
         read_bytes(path)
 
 

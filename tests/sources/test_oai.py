@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from paperfeed.errors import SourceError
 from paperfeed.records import PaperRecord
-from paperfeed.sources import oai
+from paperfeed.sources import InputLimits
 from paperfeed.sources.oai import parse_oai_page, parse_oai_xml
 
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "arxiv-quantph-oai"
@@ -200,14 +200,13 @@ def test_gzip_input_is_accepted() -> None:
     ]
 
 
-def test_broken_gzip_is_a_source_error(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_broken_gzip_is_a_source_error() -> None:
     packed = gzip.compress(ARXIV_PAGE)
     with pytest.raises(SourceError, match="truncated gzip"):
         list(parse_oai_xml(packed[: len(packed) // 2], file="cut.xml.gz"))
     # A gzip bomb stops at the expansion cap instead of filling memory.
-    monkeypatch.setattr(oai, "MAX_UNCOMPRESSED", len(ARXIV_PAGE) // 2)
-    with pytest.raises(SourceError, match="expands beyond"):
-        list(parse_oai_xml(packed))
+    with pytest.raises(SourceError, match="PAPERFEED_INPUT_MAX_BYTES"):
+        list(parse_oai_xml(packed, limits=InputLimits(max_bytes=len(ARXIV_PAGE) // 2)))
 
 
 @pytest.mark.parametrize(

@@ -171,10 +171,11 @@ def ingest(
 ) -> None:
     """Ingest paper files (listing pages, abstract lists, arXiv JSON, OAI-PMH, Atom, BibTeX)."""
     from paperfeed.cli.render import progress_bar
-    from paperfeed.sources import FORMATS, iter_input_files
+    from paperfeed.sources import FORMATS, default_limits, iter_input_files
 
     if format is not None and format not in FORMATS:
         raise typer.BadParameter(f"unknown format {format!r}; one of {', '.join(FORMATS)}")
+    limits = default_limits()  # PAPERFEED_INPUT_* caps: a bad value stops here, once
     missing = [p for p in paths if not p.exists()]
     if missing:
         raise SourceError("no such file or folder", file=str(missing[0]))
@@ -185,11 +186,15 @@ def ingest(
         out = err_console if as_json else console
         for path in files:
             with progress_bar(out, f"ingest {path.name}", None) as advance:
-                rep = catalog.ingest_file(path, format=format, author=author, progress=advance)
+                rep = catalog.ingest_file(path, format=format, author=author, progress=advance,
+                                          limits=limits)
             reports.append(rep)
             if rep.error:
                 label = "skipped" if rep.unrecognised else "error"
-                out.print(f"[yellow]{label}:[/yellow] {escape(rep.error)}")
+                kept = f" ({rep.kept} papers before it stay stored)" if rep.kept else ""
+                # soft_wrap: one line however long, for people and for grep
+                out.print(f"[yellow]{label}:[/yellow] {escape(rep.error)}{kept}",
+                          soft_wrap=True)
         indexed = 0
         if index and any(r.report.records for r in reports):
             indexed = _update_index(catalog, out)

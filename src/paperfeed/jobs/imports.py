@@ -17,13 +17,13 @@ from paperfeed.errors import PaperfeedError, SourceError
 from paperfeed.records import PaperRecord
 from paperfeed.settings import MAX_UPLOAD_BYTES
 from paperfeed.sources import detect_format, read_records
+from paperfeed.sources.limits import UPLOAD_LIMITS, InputLimits
 from paperfeed.store.jobs import JobInfo, JobStore
 from paperfeed.store.limits import RateLimits
 from paperfeed.store.personal import Personal, clean_tags
 
 IMPORT = "import"
 TARGETS = ("profile", "library")
-MAX_IMPORTED = 500  # papers in one upload: a long publication list, not a corpus
 MAX_ACTIVE = 2  # imports of one user queued or running at once
 IMPORTS_PER_HOUR = 20
 INDEX_BATCH = 64  # papers embedded per index commit: searches wait at most one commit
@@ -57,17 +57,20 @@ def queue_import(store_jobs: JobStore, user_id: int, name: str, content: bytes, 
     return store_jobs.create(IMPORT, user_id=user_id, payload=payload, upload=(name, content))
 
 
+def upload_limits() -> InputLimits:
+    """The caps on an upload: `UPLOAD_LIMITS` (500 papers, 32 MiB inflated ...), each
+    changeable with its PAPERFEED_UPLOAD_* variable."""
+    return InputLimits.from_env(base=UPLOAD_LIMITS, prefix="PAPERFEED_UPLOAD_")
+
+
 def _read(job: JobInfo, jobs: JobStore) -> list[PaperRecord]:
     path = jobs.upload_path(job)
     name = str(job.payload.get("name") or path.name)
-    records: list[PaperRecord] = []
+    limits = upload_limits()
     try:
-        for record in read_records(path, format=detect_format(path),
-                                   author=job.payload.get("author") or None):
-            records.append(record)
-            if len(records) > MAX_IMPORTED:
-                raise UploadError(f"{name}: more than {MAX_IMPORTED} papers; an upload is a "
-                                   "publication list (split a longer one)")
+        # The caps are checked as the file streams: a bomb stops within its first KiB.
+        records = list(read_records(path, format=detect_format(path, limits=limits),
+                                    author=job.payload.get("author") or None, limits=limits))
     except SourceError as exc:
         # The message names the server's copy of the file: show the user's own name.
         raise UploadError(str(exc).replace(str(path), name)) from None

@@ -2,8 +2,9 @@
 
 Owns the one entry point the rest of paperfeed uses to read files:
 `read_records(path)` detects the format (or takes it as given) and streams
-records; `iter_input_files` expands the paths a user names. Every problem with
-an input is a `SourceError` naming the file and line.
+records within the file's `InputLimits`; `iter_input_files` expands the paths a
+user names. Every problem with an input, a passed cap included, is a
+`SourceError` naming the file and line.
 """
 
 from __future__ import annotations
@@ -14,60 +15,98 @@ from pathlib import Path
 
 from paperfeed.records import PaperRecord
 from paperfeed.sources.detect import FORMATS, detect_format
+from paperfeed.sources.limits import UPLOAD_LIMITS, Budget, InputLimits
 
-__all__ = ["FORMATS", "detect_format", "iter_input_files", "read_records"]
+__all__ = [
+    "FORMATS",
+    "UPLOAD_LIMITS",
+    "InputLimits",
+    "default_limits",
+    "detect_format",
+    "iter_input_files",
+    "read_records",
+]
+
+_LINE_FORMATS = ("listing", "abstracts", "arxiv-snapshot", "arxiv-daily", "bibtex")
+
+
+def default_limits() -> InputLimits:
+    """The bulk defaults with the `PAPERFEED_INPUT_*` environment variables applied."""
+    return InputLimits.from_env()
 
 
 def read_records(
-    path: Path | str, *, format: str | None = None, author: str | None = None
+    path: Path | str,
+    *,
+    format: str | None = None,
+    author: str | None = None,
+    limits: InputLimits | None = None,
 ) -> Iterator[PaperRecord]:
     """Stream the papers in a file, in file order.
 
     `format` (one of `FORMATS`) overrides detection. `author` names the author
     of every paper of a text file (`abstracts`, `listing`), overriding a name
-    line in the file. Raises `SourceError` for unreadable or malformed input,
+    line in the file. `limits` caps what the file may cost (default:
+    `default_limits()`); every cap is checked as the file streams. Raises
+    `SourceError` for unreadable or malformed input and for a passed cap,
     `ValueError` for a format name not in `FORMATS`.
     """
     if format is not None and format not in FORMATS:
         raise ValueError(f"unknown format {format!r}; expected one of {', '.join(FORMATS)}")
-    return _read(Path(path), str(path), format, author)
+    return _read(Path(path), str(path), format, author, limits)
 
 
-def _read(path: Path, name: str, format: str | None, author: str | None) -> Iterator[PaperRecord]:
+def _read(path: Path, name: str, format: str | None, author: str | None,
+          limits: InputLimits | None) -> Iterator[PaperRecord]:
+    limits = limits or default_limits()
+    chosen = format or detect_format(path, limits=limits)
+    budget = Budget(limits, name)
+    for record in _parse(path, name, chosen, author, budget):
+        budget.add_record(record)
+        yield record
+
+
+def _parse(path: Path, name: str, chosen: str, author: str | None, budget: Budget
+           ) -> Iterator[PaperRecord]:
     # Imported here so that a source's dependencies load only when its format is read.
     from paperfeed.sources import reader
 
-    chosen = format or detect_format(path)
-    if chosen == "listing":
-        from paperfeed.sources.text import parse_listing
+    with reader.open_input(path, budget) as stream:
+        if chosen in _LINE_FORMATS:
+            lines = reader.stream_lines(stream, budget)
+            if chosen == "listing":
+                from paperfeed.sources.text import parse_listing
 
-        yield from parse_listing(reader.iter_lines(path), file=name, author=author)
-    elif chosen == "abstracts":
-        from paperfeed.sources.text import parse_abstracts
+                yield from parse_listing(lines, file=name, author=author)
+            elif chosen == "abstracts":
+                from paperfeed.sources.text import parse_abstracts
 
-        yield from parse_abstracts(reader.iter_lines(path), file=name, author=author)
-    elif chosen == "arxiv-snapshot":
-        from paperfeed.sources.arxiv_json import parse_arxiv_snapshot
+                yield from parse_abstracts(lines, file=name, author=author)
+            elif chosen == "arxiv-snapshot":
+                from paperfeed.sources.arxiv_json import parse_arxiv_snapshot
 
-        yield from parse_arxiv_snapshot(reader.iter_lines(path), file=name)
-    elif chosen == "arxiv-daily":
-        from paperfeed.sources.arxiv_json import parse_arxiv_daily
+                yield from parse_arxiv_snapshot(lines, file=name)
+            elif chosen == "arxiv-daily":
+                from paperfeed.sources.arxiv_json import parse_arxiv_daily
 
-        yield from parse_arxiv_daily(reader.iter_lines(path), file=name)
-    elif chosen == "bibtex":
-        from paperfeed.sources.bibtex import parse_bibtex
+                yield from parse_arxiv_daily(lines, file=name)
+            else:
+                from paperfeed.sources.bibtex import parse_bibtex_lines
 
-        yield from parse_bibtex(reader.read_text(path), file=name)
-    elif chosen == "oai":
-        from paperfeed.sources.oai import parse_oai_xml
+                yield from parse_bibtex_lines(lines, file=name, budget=budget)
+            return
+        # XML: parsed from the stream as it inflates, after the binary checks on its head.
+        reader.check_binary(stream.peek(reader.HEAD_BYTES)[: reader.HEAD_BYTES], name)
+        if chosen == "oai":
+            from paperfeed.sources.oai import parse_oai_xml
 
-        yield from parse_oai_xml(reader.read_bytes(path), file=name)
-    elif chosen == "atom":
-        from paperfeed.sources.atom import parse_atom_xml
+            yield from parse_oai_xml(stream, file=name)
+        elif chosen == "atom":
+            from paperfeed.sources.atom import parse_atom_xml
 
-        yield from parse_atom_xml(reader.read_bytes(path), file=name)
-    else:  # pragma: no cover - FORMATS and this dispatch are kept in step
-        raise AssertionError(f"no reader for format {chosen!r}")
+            yield from parse_atom_xml(stream, file=name)
+        else:  # pragma: no cover - FORMATS and this dispatch are kept in step
+            raise AssertionError(f"no reader for format {chosen!r}")
 
 
 def _walk(directory: Path) -> Iterator[Path]:

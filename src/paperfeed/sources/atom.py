@@ -21,7 +21,15 @@ from paperfeed.records import (
     parse_author,
     split_arxiv_id,
 )
-from paperfeed.sources.oai import collapse, local_name, parse_iso_date, safe_iterparse, text_of
+from paperfeed.sources.limits import InputLimits
+from paperfeed.sources.oai import (
+    XmlSource,
+    collapse,
+    local_name,
+    parse_iso_date,
+    safe_iterparse,
+    text_of,
+)
 
 __all__ = ["ARXIV_ATOM_NS", "ATOM_NS", "AtomFeed", "parse_atom_feed", "parse_atom_xml"]
 
@@ -44,8 +52,9 @@ class _FeedInfo:
     totals: dict[str, int] = field(default_factory=dict)
 
 
-def _iter_atom(data: bytes, file: str | None, info: _FeedInfo) -> Iterator[PaperRecord]:
-    for event, element in safe_iterparse(data, file=file):
+def _iter_atom(data: XmlSource, file: str | None, info: _FeedInfo,
+               limits: InputLimits | None) -> Iterator[PaperRecord]:
+    for event, element in safe_iterparse(data, file=file, limits=limits):
         name = local_name(element)
         parent = element.getparent()
         if event == "start":
@@ -68,19 +77,23 @@ def _iter_atom(data: bytes, file: str | None, info: _FeedInfo) -> Iterator[Paper
                                   line=element.sourceline, field=name) from None
 
 
-def parse_atom_xml(data: bytes, *, file: str | None = None) -> Iterator[PaperRecord]:
-    """Paper records of an arXiv API Atom feed (gzip accepted).
+def parse_atom_xml(
+    data: XmlSource, *, file: str | None = None, limits: InputLimits | None = None
+) -> Iterator[PaperRecord]:
+    """Paper records of an arXiv API Atom feed (gzip accepted; see `oai.safe_iterparse`).
 
     An API error entry, a non-Atom document and malformed or truncated XML
     raise `SourceError`.
     """
-    yield from _iter_atom(data, file, _FeedInfo())
+    yield from _iter_atom(data, file, _FeedInfo(), limits)
 
 
-def parse_atom_feed(data: bytes, *, file: str | None = None) -> AtomFeed:
+def parse_atom_feed(
+    data: bytes, *, file: str | None = None, limits: InputLimits | None = None
+) -> AtomFeed:
     """All records of one feed page plus totalResults, startIndex and itemsPerPage."""
     info = _FeedInfo()
-    records = list(_iter_atom(data, file, info))
+    records = list(_iter_atom(data, file, info, limits))
     return AtomFeed(
         records=records,
         total_results=info.totals.get("totalResults"),

@@ -5,6 +5,10 @@ names decoded to text, authors split, year and month made a date, DOIs and
 arXiv ids found wherever bibliographies tend to put them (`doi`, `eprint` +
 `archivePrefix`, arXiv URLs, "arXiv preprint arXiv:..." journals, arXiv DOIs).
 Blocks bibtexparser cannot parse become a `SourceError` naming their line.
+
+Files are read in chunks of whole blocks (cut only at lines that start a block,
+where bibtexparser itself would end the block before), so memory holds one chunk
+whatever the file's size; `@string` macros and citation keys carry across chunks.
 """
 
 from __future__ import annotations
@@ -17,9 +21,12 @@ from typing import Any
 
 from bibtexparser import middlewares
 from bibtexparser.entrypoint import parse_string
-from bibtexparser.middlewares.middleware import Middleware
+from bibtexparser.library import Library
+from bibtexparser.middlewares.enclosing import REMOVED_ENCLOSING_KEY
+from bibtexparser.middlewares.middleware import LibraryMiddleware, Middleware
 from bibtexparser.middlewares.names import NameParts
-from bibtexparser.model import DuplicateBlockKeyBlock, Entry, ParsingFailedBlock
+from bibtexparser.model import DuplicateBlockKeyBlock, Entry, ParsingFailedBlock, String
+from pylatexenc import latexwalker
 from pylatexenc.latex2text import LatexNodes2Text, MacroTextSpec, get_default_latex_context_db
 
 from paperfeed.errors import SourceError
@@ -32,8 +39,9 @@ from paperfeed.records import (
     normalize_doi,
     split_arxiv_id,
 )
+from paperfeed.sources.limits import Budget
 
-__all__ = ["latex_to_text", "parse_bibtex"]
+__all__ = ["latex_to_text", "parse_bibtex", "parse_bibtex_lines"]
 
 # bibtexparser logs every block it cannot parse; we raise those as SourceError,
 # so keep its messages off stderr unless the application routes them somewhere.
@@ -54,22 +62,74 @@ def _decoder() -> LatexNodes2Text:
 
 
 _DECODER = _decoder()
+# Built once: `LatexNodes2Text.latex_to_text` would rebuild it for every value (a third
+# of the time of a small entry).
+_WALKER_CONTEXT = latexwalker.get_default_latex_context_db()
+# Characters pylatexenc may change (measured over all printable ASCII); text without
+# them comes out as it went in, so it skips the parser.
+_LATEX_CHARS = frozenset("\\{}$%&'-`~#^_")
 
 
 def latex_to_text(value: str) -> str:
     """LaTeX markup to plain text on one line: accents, braces, `\\&`, math."""
+    if _LATEX_CHARS.isdisjoint(value):
+        return " ".join(value.split())
     try:
-        text = _DECODER.latex_to_text(value)
+        nodes = latexwalker.LatexWalker(value, latex_context=_WALKER_CONTEXT).get_latex_nodes()[0]
+        text = _DECODER.nodelist_to_text(nodes)
     except Exception:  # pylatexenc is tolerant; if it ever is not, keep a usable text
         text = value.replace("{", "").replace("}", "")
     return " ".join(str(text).split())
 
 
-def _parse_stack() -> list[Middleware]:
+class _Macros(LibraryMiddleware):
+    """bibtexparser's ResolveStringReferencesMiddleware, in BibTeX's order (a macro is
+    known from its `@string` on) and with the macros of earlier chunks kept, so that a
+    file read in chunks resolves exactly as read whole.
+
+    (bibtexparser can resolve against an earlier library, but copies all its strings
+    into every chunk, which a file of many macros turns quadratic.)
+    """
+
+    def __init__(self) -> None:
+        super().__init__(allow_inplace_modification=True)
+        self.values: dict[str, Any] = {}
+
+    @classmethod
+    def metadata_key(cls) -> str:
+        return "ResolveStringReferences"
+
+    def transform(self, library: Library) -> Library:
+        known = library.strings_dict  # the first of duplicates (the others fail the file)
+        for block in library.blocks:
+            if isinstance(block, String) and known.get(block.key) is block:
+                # As bibtexparser: looked up in lower case, a later definition wins.
+                self.values[block.key.lower()] = block.value
+            elif isinstance(block, Entry):
+                self._resolve(block)
+        return library
+
+    def _resolve(self, entry: Entry) -> None:
+        if REMOVED_ENCLOSING_KEY in entry.parser_metadata:  # pragma: no cover
+            raise AssertionError("RemoveEnclosingMiddleware must run after _Macros")
+        resolved = []
+        for field in entry.fields:
+            value = field.value
+            if not isinstance(value, str) or value[:1] in ('"', "{"):
+                continue  # a number or a delimited value, not a macro name
+            found = self.values.get(value.lower())
+            if found is not None:
+                field.value = found
+                resolved.append(field.key)
+        if resolved:
+            entry.parser_metadata[self.metadata_key()] = resolved
+
+
+def _parse_stack(macros: _Macros | None = None) -> list[Middleware]:
     # Not bibtexparser's LatexDecodingMiddleware: it decodes every field, and a
     # `%` in a URL or DOI is a LaTeX comment that would cut the value short.
     return [
-        middlewares.ResolveStringReferencesMiddleware(),
+        macros or _Macros(),
         middlewares.RemoveEnclosingMiddleware(),
         middlewares.NormalizeFieldKeys(),
         middlewares.SeparateCoAuthors(name_fields=("author",)),
@@ -183,8 +243,7 @@ def _venue(fields: _Fields) -> str | None:
     return venue
 
 
-def _record(entry: Entry, file: str | None) -> PaperRecord:
-    line = (entry.start_line or 0) + 1
+def _record(entry: Entry, file: str | None, line: int) -> PaperRecord:
     fields = _Fields(entry)
     abstract = fields.text("abstract") or ""
     title = fields.text("title")
@@ -229,8 +288,7 @@ def _record(entry: Entry, file: str | None) -> PaperRecord:
     )
 
 
-def _failure(block: ParsingFailedBlock, file: str | None) -> SourceError:
-    line = (block.start_line or 0) + 1
+def _failure(block: ParsingFailedBlock, file: str | None, line: int) -> SourceError:
     if isinstance(block, DuplicateBlockKeyBlock):
         return SourceError(f"duplicate citation key {block.key!r}", file=file, line=line)
     error = block.error
@@ -240,18 +298,90 @@ def _failure(block: ParsingFailedBlock, file: str | None) -> SourceError:
     return SourceError(f"cannot parse BibTeX block: {detail[:200]}", file=file, line=line)
 
 
-def parse_bibtex(text: str, *, file: str | None = None) -> Iterator[PaperRecord]:
-    """Records of the entries of a BibTeX text, in file order.
+# Where a chunk may end: a line that starts a block. bibtexparser ends any open block at
+# such a line too, so cutting there changes nothing (its `_BLOCK_START`, at a line start).
+_BLOCK_LINE = re.compile(r"\s*@\w*[ \t]*[{(]")
+CHUNK_BYTES = 256 * 1024
+CHUNK_LINES = 20_000
 
-    `@string` macros are resolved; comments and `@preamble` are skipped. The
-    first block bibtexparser fails on stops the file with a `SourceError`.
+
+def _chunks(
+    lines: Iterable[tuple[int, str]], budget: Budget, chunk_bytes: int
+) -> Iterator[tuple[int, int, str]]:
+    """`(first line, last line, text)` of runs of whole blocks, about `chunk_bytes` each.
+
+    A run of more lines than the budget's cap without any block start (so without
+    any paper) stops the file here, before it is parsed.
     """
-    library = parse_string(text, parse_stack=_parse_stack())
-    for block in library.blocks:
-        if isinstance(block, ParsingFailedBlock):
-            raise _failure(block, file)
-        if isinstance(block, Entry):
-            yield _record(block, file)
+    gap_cap = budget.limits.max_lines_between_records
+    parts: list[str] = []
+    size = 0
+    first = last = last_block = 0
+    for lineno, text in lines:
+        if _BLOCK_LINE.match(text):
+            if parts and (size >= chunk_bytes or len(parts) >= CHUNK_LINES):
+                yield first, last, "\n".join(parts)
+                parts, size = [], 0
+            last_block = lineno
+        elif lineno - last_block > gap_cap:
+            budget.check_gap(last_block, lineno)
+        if not parts:
+            first = lineno
+        parts.append(text)
+        size += len(text) + 1
+        last = lineno
+    if parts:
+        yield first, last, "\n".join(parts)
+
+
+def parse_bibtex_lines(
+    lines: Iterable[tuple[int, str]],
+    *,
+    file: str | None = None,
+    budget: Budget | None = None,
+    chunk_bytes: int = CHUNK_BYTES,
+) -> Iterator[PaperRecord]:
+    """Records of the entries of numbered BibTeX lines, in file order, a chunk at a time.
+
+    `@string` macros are resolved (from their definition on, in BibTeX's order);
+    comments and `@preamble` are skipped. The first block bibtexparser fails on,
+    or a citation key used twice, stops the file with a `SourceError`.
+    `budget` checks the runs of lines without a paper (`max_lines_between_records`).
+    """
+    from paperfeed.sources.limits import InputLimits
+
+    budget = budget or Budget(InputLimits(), file)
+    budget.track_lines = False  # checked here, per block: records come a chunk at a time
+    macros = _Macros()
+    stack = _parse_stack(macros)
+    entry_keys: set[str] = set()
+    string_keys: set[str] = set()
+    previous = 0  # the line of the last paper
+    for first, last, text in _chunks(lines, budget, chunk_bytes):
+        library = parse_string(text, parse_stack=stack)
+        for block in library.blocks:
+            line = first + (block.start_line or 0)
+            if isinstance(block, ParsingFailedBlock):
+                raise _failure(block, file, line)
+            if isinstance(block, String):
+                if block.key in string_keys:
+                    raise SourceError(f"duplicate citation key {block.key!r}", file=file,
+                                      line=line)
+                string_keys.add(block.key)
+            elif isinstance(block, Entry):
+                if block.key in entry_keys:
+                    raise SourceError(f"duplicate citation key {block.key!r}", file=file,
+                                      line=line)
+                entry_keys.add(block.key)
+                budget.check_gap(previous, line)
+                previous = line
+                yield _record(block, file, line)
+        budget.check_gap(previous, last)
+
+
+def parse_bibtex(text: str, *, file: str | None = None) -> Iterator[PaperRecord]:
+    """Records of the entries of a BibTeX text, in file order (see `parse_bibtex_lines`)."""
+    return parse_bibtex_lines(enumerate(text.split("\n"), start=1), file=file)
 
 
 _BARE_SPECIAL = re.compile(r"(?<!\\)([&%#])")

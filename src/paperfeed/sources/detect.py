@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 from paperfeed.errors import SourceError
+from paperfeed.sources.limits import InputLimits
 from paperfeed.sources.reader import iter_lines, read_head
 from paperfeed.sources.text import (
     is_abstract_line,
@@ -122,18 +123,19 @@ def detect_format_of_text(head: str) -> str | None:
     return None
 
 
-def detect_format(path: Path | str) -> str:
+def detect_format(path: Path | str, *, limits: InputLimits | None = None) -> str:
     """One of `FORMATS` for the file at `path`, or `SourceError` if it is none of them.
 
-    Also raises the reader's errors (empty, binary, truncated gzip) for bad files.
+    Also raises the reader's errors (empty, binary, truncated gzip, a passed cap
+    of `limits`) for bad files.
     """
     name = str(path)
-    head_bytes = read_head(path, DETECT_BYTES)
+    head_bytes = read_head(path, DETECT_BYTES, limits=limits)
     # Lenient here: a multi-byte character cut at the end of the head, or a bad
     # byte further on, is for the strict reader to report with its line.
     head = head_bytes.decode("utf-8", errors="replace").removeprefix("\ufeff")
     if head.lstrip().startswith(("{", "[")):
-        first = next((text for _, text in iter_lines(path) if text.strip()), "")
+        first = next((text for _, text in iter_lines(path, limits=limits) if text.strip()), "")
         try:
             data = json.loads(first)
         except (json.JSONDecodeError, RecursionError):

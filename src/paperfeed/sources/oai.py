@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import re
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -30,12 +29,14 @@ from paperfeed.records import (
     parse_author,
     split_arxiv_id,
 )
+from paperfeed.sources.limits import Budget, InputLimits
 
 __all__ = [
     "ARXIV_NS",
     "DC_NS",
     "OAI_NS",
     "OaiPage",
+    "XmlSource",
     "collapse",
     "local_name",
     "parse_iso_date",
@@ -49,43 +50,14 @@ OAI_NS = "http://www.openarchives.org/OAI/2.0/"
 ARXIV_NS = "http://arxiv.org/OAI/arXiv/"
 DC_NS = "http://purl.org/dc/elements/1.1/"
 
-# A gzip bomb must not take the machine down: the largest real yearly file is ~4 MB.
-MAX_UNCOMPRESSED = 512 * 1024 * 1024
+XmlSource = bytes | io.BufferedIOBase
 
 
-# --- safe XML reading (shared with atom.py) ---------------------------------
-
-
-def _gunzip(data: bytes, file: str | None) -> bytes:
-    inflater = zlib.decompressobj(wbits=31)
-    try:
-        out = inflater.decompress(data, MAX_UNCOMPRESSED)
-    except zlib.error as exc:
-        raise SourceError(f"corrupt gzip data: {exc}", file=file) from None
-    if inflater.unconsumed_tail:
-        raise SourceError(
-            f"gzip data expands beyond the {MAX_UNCOMPRESSED:,} byte limit", file=file
-        )
-    if not inflater.eof:
-        raise SourceError("truncated gzip data", file=file)
-    return out
-
-
-def safe_iterparse(
-    data: bytes, *, file: str | None = None, events: tuple[str, ...] = ("start", "end")
+def _events(
+    stream: io.BufferedIOBase, file: str | None, events: tuple[str, ...]
 ) -> Iterator[tuple[str, Any]]:
-    """`(event, element)` pairs of an XML document (gzip accepted), read defensively.
-
-    Entities are never expanded and a document that declares any is refused
-    (billion laughs, external entities), the network is never touched, and
-    syntax errors, truncation and bad encodings raise `SourceError` with the line.
-    """
-    if data[:2] == b"\x1f\x8b":
-        data = _gunzip(data, file)
-    if not data.strip():
-        raise SourceError("empty document", file=file, line=1)
     context = etree.iterparse(
-        io.BytesIO(data),
+        stream,
         events=events,
         resolve_entities=False,
         no_network=True,
@@ -116,6 +88,33 @@ def safe_iterparse(
                     line=element.sourceline,
                 )
         yield event, element
+
+
+def safe_iterparse(
+    data: XmlSource,
+    *,
+    file: str | None = None,
+    events: tuple[str, ...] = ("start", "end"),
+    limits: InputLimits | None = None,
+) -> Iterator[tuple[str, Any]]:
+    """`(event, element)` pairs of an XML document (gzip accepted), read defensively.
+
+    `data` is the document's bytes (plain or gzip, inflated within `limits` as it
+    is parsed) or an already decompressed stream, which is read as parsing goes.
+    Entities are never expanded and a document that declares any is refused
+    (billion laughs, external entities), the network is never touched, and
+    syntax errors, truncation and bad encodings raise `SourceError` with the line.
+    """
+    if not isinstance(data, bytes):
+        yield from _events(data, file, events)
+        return
+    if not data.strip():
+        raise SourceError("empty document", file=file, line=1)
+    from paperfeed.sources import default_limits
+    from paperfeed.sources.reader import open_input
+
+    with open_input(data, Budget(limits or default_limits(), file)) as stream:
+        yield from _events(stream, file, events)
 
 
 def local_name(element: Any) -> str:
@@ -213,8 +212,9 @@ def _int_attr(element: Any, name: str) -> int | None:
         return None
 
 
-def _iter_oai(data: bytes, file: str | None, info: _PageInfo) -> Iterator[PaperRecord]:
-    for event, element in safe_iterparse(data, file=file):
+def _iter_oai(data: XmlSource, file: str | None, info: _PageInfo,
+              limits: InputLimits | None) -> Iterator[PaperRecord]:
+    for event, element in safe_iterparse(data, file=file, limits=limits):
         name = local_name(element)
         parent = element.getparent()
         if event == "start":
@@ -244,26 +244,31 @@ def _iter_oai(data: bytes, file: str | None, info: _PageInfo) -> Iterator[PaperR
         info.error_code, info.error_message = info.errors[0]
 
 
-def parse_oai_xml(data: bytes, *, file: str | None = None) -> Iterator[PaperRecord]:
+def parse_oai_xml(
+    data: XmlSource, *, file: str | None = None, limits: InputLimits | None = None
+) -> Iterator[PaperRecord]:
     """Paper records of an OAI-PMH ListRecords/GetRecord document (gzip accepted).
 
-    Deleted records are skipped. An OAI error other than `noRecordsMatch`, a
-    non-OAI document and malformed or truncated XML raise `SourceError`.
+    `data` and `limits` are as for `safe_iterparse`. Deleted records are skipped.
+    An OAI error other than `noRecordsMatch`, a non-OAI document and malformed or
+    truncated XML raise `SourceError`.
     """
     info = _PageInfo()
-    yield from _iter_oai(data, file, info)
+    yield from _iter_oai(data, file, info, limits)
     if info.error_code and info.error_code != "noRecordsMatch":
         raise SourceError(f"OAI-PMH error {info.error_code}: {info.error_message}", file=file)
 
 
-def parse_oai_page(data: bytes, *, file: str | None = None) -> OaiPage:
+def parse_oai_page(
+    data: bytes, *, file: str | None = None, limits: InputLimits | None = None
+) -> OaiPage:
     """One harvested page: its records, resumption token, list size and OAI error, if any.
 
     OAI errors are returned, not raised (the harvester decides); malformed XML
     raises `SourceError`.
     """
     info = _PageInfo()
-    records = list(_iter_oai(data, file, info))
+    records = list(_iter_oai(data, file, info, limits))
     return OaiPage(
         records=records,
         resumption_token=info.resumption_token,
