@@ -93,3 +93,16 @@ def test_two_records_of_one_upload_merge_with_each_other(store: Store) -> None:
                                    journal_ref="Conf 2025")], origin="user:1")
     assert (report.ingested, report.merged) == (1, 1)
     assert store.count() == 1
+
+
+def test_one_title_for_thousands_of_distinct_ids_stores_each_once(store: Store) -> None:
+    # The store used to compare such records pairwise (quadratic): a 1 MB file timed out.
+    records = [rec("a", arxiv_id=f"2501.{i:05d}", line=i) for i in range(1, 3001)]
+    report = store.add_papers(records, batch_size=1000)
+    assert (report.ingested, report.merged) == (3000, 0) and store.count() == 3000
+    # Title matching still joins what may be joined: no id to a stored one, a DOI to an
+    # arXiv-only paper, but never two arXiv ids.
+    assert store.add_papers([rec("a", doi="10.1/x")]).merged == 1
+    assert store.add_papers([rec("b", arxiv_id="2502.00001")]).ingested == 1
+    assert store.add_papers([rec("b")]).merged == 1
+    assert store.count() == 3001

@@ -33,6 +33,7 @@ from platformdirs import user_data_dir
 from sqlalchemy import (
     URL,
     Engine,
+    and_,
     create_engine,
     delete,
     event,
@@ -46,6 +47,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from paperfeed.errors import StoreError
 from paperfeed.records import Author, PaperRecord, normalize_doi, split_arxiv_id
@@ -459,7 +461,7 @@ class Store:
         entries: list[_Entry] = []
         seen_entries: set[int] = set()
         for stored in [*by_arxiv.values(), *by_doi.values(),
-                       *(e for es in by_title.values() for e in es)]:
+                       *by_title.entries()]:
             if id(stored) not in seen_entries:
                 seen_entries.add(id(stored))
                 entries.append(stored)
@@ -519,7 +521,7 @@ class Store:
 
     def _prefetch(
         self, session: Session, records: Sequence[PaperRecord], by_position: bool = True
-    ) -> tuple[dict[str, _Entry], dict[str, _Entry], dict[str, list[_Entry]],
+    ) -> tuple[dict[str, _Entry], dict[str, _Entry], _Titles,
                dict[tuple[str, str, int], _Entry]]:
         """Stored papers that may match a record of the batch, with their field origins.
 
@@ -529,8 +531,19 @@ class Store:
         """
         arxiv_ids = {r.arxiv_id for r in records if r.arxiv_id}
         dois = {r.doi for r in records if r.doi}
-        keys = {record_title_key(r) for r in records}
-        clauses = [m.Paper.title_key.in_(keys)]
+        # A title match never joins two arXiv ids or two DOIs: a record with an id needs
+        # only the same-titled papers that lack that id (not all 40,000 papers of a file
+        # that gives one title to every paper).
+        with_arxiv = {record_title_key(r) for r in records if r.arxiv_id}
+        with_doi = {record_title_key(r) for r in records if r.doi and not r.arxiv_id}
+        idless = {record_title_key(r) for r in records if not r.arxiv_id and not r.doi}
+        clauses: list[ColumnElement[bool]] = []
+        if idless:
+            clauses.append(m.Paper.title_key.in_(idless))
+        if with_arxiv:
+            clauses.append(and_(m.Paper.title_key.in_(with_arxiv), m.Paper.arxiv_id.is_(None)))
+        if with_doi:
+            clauses.append(and_(m.Paper.title_key.in_(with_doi), m.Paper.doi.is_(None)))
         if arxiv_ids:
             clauses.append(m.Paper.arxiv_id.in_(arxiv_ids))
         if dois:
@@ -549,12 +562,12 @@ class Store:
                     prov_hits[(source, file, line)] = pid
             if prov_hits:
                 clauses.append(m.Paper.id.in_(set(prov_hits.values())))
-        rows = session.scalars(select(m.Paper).where(or_(*clauses))).all()
+        rows = session.scalars(select(m.Paper).where(or_(*clauses))).all() if clauses else []
         authors = _authors_of(session, [row.id for row in rows])
         origins = _origins_of(session, [row.id for row in rows])
         by_arxiv: dict[str, _Entry] = {}
         by_doi: dict[str, _Entry] = {}
-        by_title: dict[str, list[_Entry]] = {}
+        by_title = _Titles()
         by_id: dict[int, _Entry] = {}
         for row in rows:
             values = _values_of(row, authors.get(row.id, []))
@@ -831,7 +844,7 @@ def _match(
     record: PaperRecord,
     by_arxiv: dict[str, _Entry],
     by_doi: dict[str, _Entry],
-    by_title: dict[str, list[_Entry]],
+    by_title: _Titles,
     by_prov: dict[tuple[str, str, int], _Entry],
 ) -> _Entry | None:
     if record.arxiv_id and record.arxiv_id in by_arxiv:
@@ -846,7 +859,7 @@ def _match(
             record.arxiv_id, record.doi, seen.values.arxiv_id, seen.values.doi
         ):
             return seen
-    for entry in by_title.get(record_title_key(record), []):
+    for entry in by_title.candidates(record):
         if not ids_conflict(record.arxiv_id, record.doi, entry.values.arxiv_id, entry.values.doi):
             return entry
     return None
@@ -860,16 +873,42 @@ def _register(
     entry: _Entry,
     by_arxiv: dict[str, _Entry],
     by_doi: dict[str, _Entry],
-    by_title: dict[str, list[_Entry]],
+    by_title: _Titles,
 ) -> None:
     values = entry.values
     if values.arxiv_id:
         by_arxiv[values.arxiv_id] = entry
     if values.doi:
         by_doi.setdefault(values.doi, entry)
-    same_title = by_title.setdefault(values.title_key(), [])
-    if entry not in same_title:
-        same_title.append(entry)
+    by_title.add(entry)
+
+
+class _Titles:
+    """Entries by title key, also filed by the ids they lack: a record with an arXiv id
+    can only join a same-titled entry without one (a DOI likewise), so it is compared
+    with those alone. Keyed by identity: two entries with equal values are still two."""
+
+    def __init__(self) -> None:
+        self._all: dict[str, dict[int, _Entry]] = {}
+        self._no_arxiv: dict[str, dict[int, _Entry]] = {}
+        self._no_doi: dict[str, dict[int, _Entry]] = {}
+
+    def add(self, entry: _Entry) -> None:
+        key = entry.values.title_key()
+        self._all.setdefault(key, {})[id(entry)] = entry
+        if entry.values.arxiv_id is None:
+            self._no_arxiv.setdefault(key, {})[id(entry)] = entry
+        if entry.values.doi is None:
+            self._no_doi.setdefault(key, {})[id(entry)] = entry
+
+    def candidates(self, record: PaperRecord) -> Iterable[_Entry]:
+        key = record_title_key(record)
+        files = self._no_arxiv if record.arxiv_id else self._no_doi if record.doi else self._all
+        return list(files.get(key, {}).values())
+
+    def entries(self) -> Iterator[_Entry]:
+        for same in self._all.values():
+            yield from same.values()
 
 
 def _authors_of(session: Session, paper_ids: list[int]) -> dict[int, list[tuple[str, str, str]]]:
