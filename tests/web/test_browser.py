@@ -334,3 +334,37 @@ def test_sign_up_onboard_rate_and_see_the_feed_change(web: Watched, outbox: Path
     assert after != first
     assert page.locator(f".pick article.paper[data-paper-id='{first}']").count() == 0
     web.shot("feed-after")
+
+
+def test_import_a_bibtex_file_into_the_library_with_tags(web: Watched, web_catalog: Any,
+                                                         tmp_path: Path) -> None:
+    from paperfeed.accounts import Accounts
+
+    Accounts(web_catalog.store).sign_up("librarian@example.org", "a long enough password")
+    bib = tmp_path / "reading.bib"
+    bib.write_text(
+        "@article{a, title={Whatever the upload says}, author={Nobody, A.},\n"
+        "  eprint={2503.11731}, archivePrefix={arXiv}}\n"
+        "@article{b, title={Another claim}, author={Nobody, B.},\n"
+        "  eprint={2503.99992}, archivePrefix={arXiv}}\n")
+    page = web.page
+    web.goto("/login")
+    page.get_by_label("Email").fill("librarian@example.org")
+    page.get_by_label("Password").fill("a long enough password")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_load_state()
+    web.goto("/library")
+    assert page.title().startswith("Library")
+    assert page.locator("form[action='/library/import']").count() == 1
+    assert unlabelled_controls(page) == []
+    page.get_by_label("or choose a file").set_input_files(str(bib))
+    page.get_by_label("Tags for them").fill("journal club")
+    page.get_by_role("button", name="Import").click()
+    page.wait_for_url(re.compile(r"/library\?job=\d+"))
+    playwright_api.expect(page.locator("#imports .notice")).to_contain_text(
+        "2 saved to your library", timeout=120_000)
+    # The papers are listed as the store has them, not as the upload claimed.
+    assert page.locator("article.paper").count() == 2
+    assert page.get_by_text("Whatever the upload says").count() == 0
+    assert page.get_by_role("link", name="journal club").count() == 1
+    web.shot("library-import")
