@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -19,15 +18,8 @@ from paperfeed.accounts import (
     TooManyAttemptsError,
 )
 from paperfeed.accounts.service import MAX_FAILURES_PER_ACCOUNT, MAX_FAILURES_PER_ADDRESS
-from paperfeed.store import Store
 
 PASSWORD = "correct horse battery"
-
-
-@pytest.fixture
-def accounts(data_dir: Path) -> Iterator[Accounts]:
-    with Store(data_dir) as store:
-        yield Accounts(store)
 
 
 def test_sign_up_stores_an_argon2_hash_never_the_password(accounts: Accounts,

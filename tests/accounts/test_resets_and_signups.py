@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -16,16 +15,9 @@ from paperfeed.accounts.signups import (
     MAX_SIGNUPS_PER_EMAIL,
     SIGNUP_LIFETIME,
 )
-from paperfeed.store import Store
 
 PASSWORD = "correct horse battery"
 NOW = datetime(2026, 12, 3, 12, 0)
-
-
-@pytest.fixture
-def accounts(data_dir: Path) -> Iterator[Accounts]:
-    with Store(data_dir) as store:
-        yield Accounts(store)
 
 
 def _count(data_dir: Path, table: str) -> int:

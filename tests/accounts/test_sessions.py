@@ -3,24 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import pytest
-
 from paperfeed.accounts import Accounts
 from paperfeed.accounts.sessions import SESSION_LIFETIME
-from paperfeed.store import Store
 
 PASSWORD = "correct horse battery"
 NOW = datetime(2026, 12, 3, 12, 0)
-
-
-@pytest.fixture
-def accounts(data_dir: Path) -> Iterator[Accounts]:
-    with Store(data_dir) as store:
-        yield Accounts(store)
 
 
 def _rows(data_dir: Path) -> list[tuple[int, str]]:

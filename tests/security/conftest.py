@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import gzip
-import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -32,8 +31,8 @@ from paperfeed.store import models as m
 from paperfeed.web import create_app
 from paperfeed.web.server import BackgroundServer
 from tests.conftest import shared_path
+from tests.signup import PASSWORD, csrf
 
-PASSWORD = "a long enough password"
 PAPERS = 60  # the first listing day's first papers: enough to search, vote and import over
 KNOWN_ID = "2503.11742"  # one of them; hostile uploads try to rewrite it
 
@@ -120,14 +119,6 @@ def _fresh_limits(request: pytest.FixtureRequest) -> None:
     """Every test starts under every rate limit: all requests come from 127.0.0.1."""
     if "served" in request.fixturenames:
         request.getfixturevalue("served").clear_limits()
-
-
-def csrf(client: httpx.Client, path: str = "/login") -> str:
-    """This browser's CSRF token, read from a page's form."""
-    page = client.get(path)
-    found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert found, f"no CSRF field on {path} ({page.status_code})"
-    return found.group(1)
 
 
 def log_in(client: httpx.Client, email: str, password: str = PASSWORD) -> httpx.Response:

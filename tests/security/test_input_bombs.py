@@ -27,8 +27,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.jobs import wait_for_job
 from tests.security.conftest import Served, csrf, log_in
-from tests.security.test_uploads import wait_for_job
 
 MiB = 1 << 20
 # Generous for a ~100 MB process, far below what the probe saw (2.2-2.4 GB).

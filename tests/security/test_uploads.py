@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Callable
 
 import httpx
@@ -18,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.jobs import wait_for_job
 from tests.security.conftest import KNOWN_ID, Served, csrf, log_in
 
 DEFACED = "DEFACED by an upload"
@@ -94,19 +94,6 @@ FORMATS: dict[str, tuple[str, Callable[[str], str]]] = {
     "atom": ("claim.atom", _atom), "abstracts": ("claim.txt", _abstracts),
     "listing": ("listing.txt", _listing),
 }
-
-
-def wait_for_job(browser: httpx.Client, response: httpx.Response, timeout: float = 120.0
-                 ) -> dict[str, object]:
-    assert response.status_code == 303, response.text[-500:]
-    found = re.search(r"[?&]job=(\d+)", response.headers["location"])
-    assert found, response.headers["location"]
-    deadline = time.monotonic() + timeout
-    while True:
-        job: dict[str, object] = browser.get(f"/api/v1/jobs/{found.group(1)}").json()
-        if job["state"] in ("done", "failed") or time.monotonic() > deadline:
-            return job
-        time.sleep(0.1)
 
 
 @pytest.mark.parametrize("path", ["/onboarding/import", "/library/import"])

@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import shutil
 from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from paperfeed.catalog import Catalog
 from paperfeed.web import create_app
 from paperfeed.web.server import BackgroundServer
-from tests.conftest import shared_path
+from tests.conftest import ROOT, shared_path
 
 SCRIPT_TITLE = "<script>alert(1)</script>"
 HOSTILE = [
@@ -79,3 +81,26 @@ def live_server(web_catalog: Catalog) -> Iterator[str]:
 def outbox(web_catalog: Catalog) -> Path:
     """Where the live server writes its mail (no SMTP server is configured for it)."""
     return web_catalog.store.data_dir / "outbox"
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = Path(os.environ.get("PAPERFEED_SCREENSHOTS", ROOT / "test-artifacts" / "screenshots"))
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright, one for the whole run (Playwright's sync API
+    allows one loop at a time); never a downloaded browser."""
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium); "
+                    ".ci/run installs it")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_api.sync_playwright() as p:
+        launched = p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu",
+                  "--no-first-run", "--disable-component-update", "--disable-sync"])
+        yield launched
+        launched.close()
+    print(f"\nscreenshots: {SHOTS}")

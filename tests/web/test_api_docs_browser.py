@@ -20,7 +20,7 @@ from paperfeed.catalog import Catalog
 from paperfeed.web import create_app
 from paperfeed.web.security import CONTENT_SECURITY_POLICY
 from paperfeed.web.server import BackgroundServer
-from tests.web.test_browser import CHROMIUM, SHOTS, playwright_api
+from tests.web.conftest import SHOTS
 
 pytestmark = pytest.mark.slow
 
@@ -31,22 +31,6 @@ def docs_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with Catalog(tmp_path_factory.mktemp("docs") / "data") as catalog, \
             BackgroundServer(create_app(catalog, warm_up=False)) as server:
         yield server.url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """Debian's Chromium for this module only: test_browser.py's session-wide one must not
-    be running at the same time (Playwright's sync API allows one loop)."""
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium); "
-                    ".ci/run installs it")
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu",
-                  "--no-first-run", "--disable-component-update", "--disable-sync"])
-        yield browser
-        browser.close()
 
 
 def test_api_docs_page_keeps_the_strict_policy(docs_server: str) -> None:

@@ -8,7 +8,6 @@ violation would).
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,31 +15,11 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT
-from tests.web.conftest import SCRIPT_TITLE
+from tests.web.conftest import SCRIPT_TITLE, SHOTS
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = Path("/usr/bin/chromium")
-SHOTS = Path(os.environ.get("PAPERFEED_SCREENSHOTS", ROOT / "test-artifacts" / "screenshots"))
-
 playwright_api = pytest.importorskip("playwright.sync_api")
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium); "
-                    ".ci/run installs it")
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu",
-                  "--no-first-run", "--disable-component-update", "--disable-sync"])
-        yield browser
-        browser.close()
-    print(f"\nscreenshots: {SHOTS}")
 
 
 class Watched:

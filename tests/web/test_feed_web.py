@@ -3,32 +3,17 @@
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from paperfeed.catalog import Catalog
 from paperfeed.rank.feed import Feed
 from tests.conftest import shared_path
+from tests.jobs import wait_for_job
 from tests.web.test_accounts_web import _csrf, _new_browser, _signup
 
 pytestmark = pytest.mark.slow
-
-
-def wait_for_job(browser: httpx.Client, response: httpx.Response, timeout: float = 120.0
-                 ) -> dict[str, object]:
-    """The import job a form post queued, once it is done or failed."""
-    assert response.status_code == 303, response.text[-500:]
-    found = re.search(r"job=(\d+)", response.headers["location"])
-    assert found, response.headers["location"]
-    deadline = time.monotonic() + timeout
-    while True:
-        job: dict[str, object] = browser.get(f"/api/v1/jobs/{found.group(1)}").json()
-        if job["state"] in ("done", "failed") or time.monotonic() > deadline:
-            return job
-        time.sleep(0.2)
 
 
 def _picks(html: str) -> list[tuple[str, str]]:

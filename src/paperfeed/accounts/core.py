@@ -92,15 +92,11 @@ def count_request(limits: RateLimits, keys: Sequence[tuple[str, int, str]], *,
     the counts back (a refused request spends nothing) and raise TooManyAttemptsError
     naming the limit. Each count is one atomic upsert (store/limits.py), so concurrent
     requests cannot slip past a limit between a check and its count."""
-    counted: list[str] = []
-    for key, limit, scope in keys:
-        hit = limits.hit(key, limit=limit, window=window, now=now)
-        counted.append(key)
-        if not hit.allowed:
-            for done in counted:
-                limits.undo(done)
-            hours = window.total_seconds() / 3600
-            per = "an hour" if hours == 1 else f"in {hours:g} hours"
-            raise TooManyAttemptsError(
-                f"too many {what}: at most {limit} {per} {scope}; try again in "
-                f"{math.ceil(hit.retry_after / 60)} minutes", retry_after=hit.retry_after)
+    refused = limits.hit_all([(key, limit) for key, limit, _ in keys], window=window, now=now)
+    if refused is not None:
+        scope = next(s for key, _, s in keys if key[:255] == refused.key)
+        hours = window.total_seconds() / 3600
+        per = "an hour" if hours == 1 else f"in {hours:g} hours"
+        raise TooManyAttemptsError(
+            f"too many {what}: at most {refused.limit} {per} {scope}; try again in "
+            f"{math.ceil(refused.retry_after / 60)} minutes", retry_after=refused.retry_after)

@@ -112,20 +112,15 @@ class Accounts:
         now = now or _now()
         key = email.strip().lower()[:320]
         limits = RateLimits(self.store)
-        counted: list[str] = []
-        for name, limit in ((f"login:account:{key}", MAX_FAILURES_PER_ACCOUNT),
-                            (f"login:address:{address[:64]}" if address else "",
-                             MAX_FAILURES_PER_ADDRESS)):
-            if not name:
-                continue
-            hit = limits.hit(name, limit=limit, window=FAILURE_WINDOW, now=now)
-            counted.append(name)
-            if not hit.allowed:
-                for done in counted:  # a refused attempt is not a failure
-                    limits.undo(done)
-                raise TooManyAttemptsError(
-                    f"too many failed log-ins; try again in {math.ceil(hit.retry_after / 60)} "
-                    "minutes or reset your password", retry_after=hit.retry_after)
+        keys = [(f"login:account:{key}", MAX_FAILURES_PER_ACCOUNT)]
+        if address:
+            keys.append((f"login:address:{address[:64]}", MAX_FAILURES_PER_ADDRESS))
+        # A refused attempt is not counted as a failure (hit_all takes it back).
+        refused = limits.hit_all(keys, window=FAILURE_WINDOW, now=now)
+        if refused is not None:
+            raise TooManyAttemptsError(
+                f"too many failed log-ins; try again in {math.ceil(refused.retry_after / 60)} "
+                "minutes or reset your password", retry_after=refused.retry_after)
         with self._session() as s:
             user = s.scalar(select(m.User).where(m.User.email == key))
         ok = False
@@ -140,7 +135,7 @@ class Accounts:
         if not ok or user is None:
             raise InvalidCredentialsError("wrong email or password")
         limits.clear(f"login:account:{key}")
-        for name in counted[1:]:
+        for name, _ in keys[1:]:
             limits.undo(name)
         if self.hasher.check_needs_rehash(user.password_hash):
             with self._session() as s, s.begin():

@@ -14,6 +14,7 @@ from typing import Any
 
 from paperfeed.catalog import Catalog
 from paperfeed.errors import PaperfeedError, SourceError
+from paperfeed.jobs.runner import Progress
 from paperfeed.records import PaperRecord
 from paperfeed.settings import MAX_UPLOAD_BYTES
 from paperfeed.sources import detect_format, read_records
@@ -79,7 +80,7 @@ def _read(job: JobInfo, jobs: JobStore) -> list[PaperRecord]:
     return records
 
 
-def run_import(catalog: Catalog, job: JobInfo, progress: Any) -> str:
+def run_import(catalog: Catalog, job: JobInfo, progress: Progress) -> str:
     """The import job (see the module docstring); returns the message for the user."""
     jobs = JobStore(catalog.store)
     user_id = job.user_id

@@ -40,10 +40,6 @@ class JobInfo:
     started_at: datetime | None
     finished_at: datetime | None
 
-    @property
-    def active(self) -> bool:
-        return self.state in ACTIVE
-
 
 def _info(row: m.Job) -> JobInfo:
     return JobInfo(id=row.id, user_id=row.user_id, kind=row.kind, state=row.state,

@@ -9,6 +9,7 @@ lock). The limits therefore hold across threads, server workers and restarts.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,6 +27,7 @@ from paperfeed.store.store import Store, _now
 class Hit:
     """The outcome of one hit: the count in the current window and when the window ends."""
 
+    key: str
     count: int
     limit: int
     resets_at: datetime
@@ -75,7 +77,22 @@ class RateLimits:
         else:
             with Session(self.store.engine) as own, own.begin():
                 count, start = own.execute(stmt).one()
-        return Hit(count=int(count), limit=limit, resets_at=start + window, now=now)
+        return Hit(key=key, count=int(count), limit=limit, resets_at=start + window, now=now)
+
+    def hit_all(self, keys: Sequence[tuple[str, int]], *, window: timedelta,
+                now: datetime | None = None) -> Hit | None:
+        """Count one event under each (key, limit), in order. Over any limit, take back
+        what this call counted (a refused request spends nothing) and return the hit that
+        refused it; None when every limit allows it."""
+        counted: list[str] = []
+        for key, limit in keys:
+            hit = self.hit(key, limit=limit, window=window, now=now)
+            counted.append(key)
+            if not hit.allowed:
+                for done in counted:
+                    self.undo(done)
+                return hit
+        return None
 
     def undo(self, key: str, *, session: Session | None = None) -> None:
         """Take back one hit (an attempt that turned out fine, such as a right password)."""

@@ -8,6 +8,7 @@ import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from paperfeed.mail import MailQueue
 from paperfeed.rank.feed import Feed
 from paperfeed.settings import Settings
 from paperfeed.store.jobs import JobStore
+from paperfeed.store.limits import RateLimits
 from paperfeed.web.api_docs import add_api_docs
 from paperfeed.web.limits import BodyLimits
 from paperfeed.web.readonly import ReadOnlyGuard
@@ -191,8 +193,11 @@ def create_app(catalog: Catalog, *, warm_up: bool = True, settings: Settings | N
         # CPU-bound and mostly holds the GIL, so 40 runnable threads only thrash: one
         # worker served search at concurrency 32 at 37 req/s against 52 at concurrency 1.
         anyio.to_thread.current_default_thread_limiter().total_tokens = 4
-        if run_jobs and not catalog.store.read_only:  # a read-only store takes no uploads
-            runner.start()
+        if not catalog.store.read_only:
+            # Every window is an hour at most: older counters only take room.
+            RateLimits(catalog.store).prune(timedelta(days=1))
+            if run_jobs:  # a read-only store takes no uploads
+                runner.start()
         # Sign-up and reset mail goes out from the mail queue's own thread, never on a
         # request's path; what is queued at shutdown is still sent (for up to 10 s).
         application.state.mail_queue.start()

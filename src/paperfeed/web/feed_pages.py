@@ -19,7 +19,7 @@ from paperfeed.accounts import Account
 from paperfeed.rank.feed import Feed
 from paperfeed.store.personal import Personal
 from paperfeed.web.forms import check_csrf, require_user
-from paperfeed.web.imports import recent_jobs
+from paperfeed.web.imports import import_context
 from paperfeed.web.pages import render
 from paperfeed.web.views import Views
 
@@ -45,13 +45,10 @@ def _user(request: Request, csrf: str | None = None, *, check: bool = False) -> 
 def _onboarding(request: Request, user: Account, status: int = 200, **extra: Any) -> Response:
     views, personal = _views(request), _personal(request)
     own = views.papers(personal.own(user.id), request.state.voter)
-    jobs = recent_jobs(request, user)
     context = {"nav": "feed", "own": own, "follows": personal.follows(user.id),
                "author_query": "", "candidates": [], "message": None, "error": None,
-               "categories": views.categories()[:80], "jobs": jobs,
-               "import_error": request.query_params.get("import_error", "")[:300],
-               # A page following an import reloads itself until the import is done.
-               "refresh": any(j.state in ("queued", "running") for j in jobs), **extra}
+               "categories": views.categories()[:80], **import_context(request, user),
+               **extra}
     return render(request, "onboarding.html", context, status)
 
 

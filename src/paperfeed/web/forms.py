@@ -22,10 +22,15 @@ def check_csrf(request: Request, token: str | None) -> None:
         raise HTTPException(403, FORM_EXPIRED)
 
 
-def require_user(request: Request, why: str = "to see this page") -> Account:
-    """The logged-in account, or 401 saying what logging in is needed for."""
+def require_user(request: Request, why: str = "to see this page", *, api: bool = False
+                 ) -> Account:
+    """The logged-in account, or 401 saying what logging in is needed for. `api`: the
+    endpoint also takes an API token, and the 401 says so (WWW-Authenticate: Bearer)."""
     user: Account | None = request.state.user
     if user is None:
+        if api:
+            raise HTTPException(401, f"log in (or send an API token) {why}",
+                                headers={"WWW-Authenticate": "Bearer"})
         raise HTTPException(401, f"log in {why}")
     return user
 

@@ -8,7 +8,8 @@ shows a user their own jobs and nobody else's.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
+from urllib.parse import quote
 
 import anyio.to_thread
 from fastapi import APIRouter, HTTPException, Path, Request
@@ -20,7 +21,7 @@ from starlette.formparsers import MultiPartException
 from paperfeed.accounts import Account
 from paperfeed.jobs import JobRunner, UploadError, queue_import
 from paperfeed.settings import Settings
-from paperfeed.store.jobs import JobInfo, JobStore
+from paperfeed.store.jobs import ACTIVE, JobInfo, JobStore
 from paperfeed.web import schemas as s
 from paperfeed.web.app import SafeJSONResponse
 from paperfeed.web.forms import check_csrf, require_user
@@ -71,18 +72,13 @@ async def _upload(request: Request, target: str) -> Response:
             store, user.id, name, content, target=target, tags=tags,
             author=user.name or None, max_bytes=limit))
     except UploadError as exc:
-        return RedirectResponse(f"{RETURN[target]}?import_error={_short(str(exc))}",
+        error = quote(str(exc)[:300], safe="")
+        return RedirectResponse(f"{RETURN[target]}?import_error={error}",
                                 status_code=303)
     runner: JobRunner | None = getattr(request.app.state, "jobs", None)
     if runner is not None:
         runner.wake()
     return RedirectResponse(f"{RETURN[target]}?job={job.id}", status_code=303)
-
-
-def _short(message: str) -> str:
-    from urllib.parse import quote
-
-    return quote(message[:300], safe="")
 
 
 @pages.post("/onboarding/import")
@@ -97,17 +93,12 @@ async def import_to_library(request: Request) -> Response:
     return await _upload(request, "library")
 
 
-def recent_jobs(request: Request, user: Account) -> list[s.JobOut]:
-    """The user's newest imports, for the pages that show their progress."""
-    return [job_out(j) for j in job_store(request).for_user(user.id, limit=3)]
-
-
-def _owner(request: Request) -> Account:
-    user: Account | None = request.state.user
-    if user is None:
-        raise HTTPException(401, "log in (or send an API token) to see your imports",
-                            headers={"WWW-Authenticate": "Bearer"})
-    return user
+def import_context(request: Request, user: Account) -> dict[str, Any]:
+    """What a page with an import form shows: the user's newest imports, the error of a
+    refused one, and whether to reload itself (an import is under way)."""
+    jobs = [job_out(j) for j in job_store(request).for_user(user.id, limit=3)]
+    return {"jobs": jobs, "import_error": request.query_params.get("import_error", "")[:300],
+            "refresh": any(j.state in ACTIVE for j in jobs)}
 
 
 NOT_LOGGED_IN: dict[int | str, dict[str, object]] = {
@@ -117,7 +108,7 @@ NOT_LOGGED_IN: dict[int | str, dict[str, object]] = {
 @api.get("/jobs", response_model=list[s.JobOut], responses=NOT_LOGGED_IN)
 def my_jobs(request: Request) -> list[s.JobOut]:
     """Your newest background jobs (imports), newest first."""
-    user = _owner(request)
+    user = require_user(request, "to see your imports", api=True)
     return [job_out(j) for j in job_store(request).for_user(user.id, limit=20)]
 
 
@@ -127,7 +118,7 @@ def my_jobs(request: Request) -> list[s.JobOut]:
                     422: {"model": s.ErrorOut, "description": "Invalid job id"}})
 def my_job(request: Request, job_id: Annotated[int, Path(ge=1, le=2**62)]) -> s.JobOut:
     """One of your jobs with its progress; another user's job is 404, as if absent."""
-    user = _owner(request)
+    user = require_user(request, "to see your imports", api=True)
     job = job_store(request).get(job_id)
     if job is None or job.user_id != user.id:
         raise HTTPException(404, "no such job of yours")

@@ -18,7 +18,8 @@ from paperfeed.sources.bibtex import write_bibtex
 from paperfeed.store.personal import Personal, clean_tags
 from paperfeed.web import schemas as s
 from paperfeed.web.app import SafeJSONResponse
-from paperfeed.web.forms import check_csrf, local_path
+from paperfeed.web.forms import check_csrf, local_path, require_user
+from paperfeed.web.imports import import_context
 from paperfeed.web.pages import render
 from paperfeed.web.security import CSRF_HEADER
 from paperfeed.web.views import Views
@@ -45,10 +46,7 @@ def _views(request: Request) -> Views:
 
 def _user(request: Request, csrf: str | None) -> Account:
     """The account making a write: bearer token, or session plus this browser's CSRF token."""
-    user: Account | None = request.state.user
-    if user is None:
-        raise HTTPException(401, "log in (or send an API token) to rate and save papers",
-                            headers={"WWW-Authenticate": "Bearer"})
+    user = require_user(request, "to rate and save papers", api=True)
     if not request.state.via_token:  # a bearer token is never sent by a browser on its own
         check_csrf(request, csrf)
     return user
@@ -98,26 +96,18 @@ def _library(request: Request, user: Account, tag: str | None) -> list[s.Library
             for x in saved if x.paper_id in briefs]
 
 
-def _reader(request: Request) -> Account:
-    user: Account | None = request.state.user
-    if user is None:
-        raise HTTPException(401, "log in (or send an API token) to see your library",
-                            headers={"WWW-Authenticate": "Bearer"})
-    return user
-
-
 @api.get("/library", response_model=list[s.LibraryItem], responses=AUTH)
 def library(request: Request,
             tag: Annotated[str | None, Query(max_length=40)] = None) -> list[s.LibraryItem]:
     """Your saved papers, newest first, optionally only those with a tag."""
-    return _library(request, _reader(request), tag)
+    return _library(request, require_user(request, "to see your library", api=True), tag)
 
 
 @pages.get("/library.bib")
 def library_bibtex(request: Request, tag: Annotated[str | None, Query(max_length=40)] = None
                    ) -> Response:
     """The library (or one tag of it) as a BibTeX file."""
-    user = _reader(request)
+    user = require_user(request, "to see your library", api=True)
     saved = _personal(request).library(user.id, tag=tag)
     papers = _views(request).catalog.store.get_many([x.paper_id for x in saved])
     name = f"paperfeed-{clean_tags([tag])[0] if tag and clean_tags([tag]) else 'library'}"
@@ -148,16 +138,12 @@ def attachment(filename: str) -> str:
 def library_page(request: Request, tag: Annotated[str, Query(max_length=40)] = "") -> Response:
     if request.state.user is None:
         return RedirectResponse("/login?next=/library", status_code=303)
-    from paperfeed.web.imports import recent_jobs
-
     user: Account = request.state.user
     items = _library(request, user, tag or None)
     all_tags = sorted({t for x in _personal(request).library(user.id) for t in x.tags})
-    jobs = recent_jobs(request, user)
     return render(request, "library.html", {
-        "items": items, "tag": tag, "tags": all_tags, "nav": "library", "jobs": jobs,
-        "import_error": request.query_params.get("import_error", "")[:300],
-        "refresh": any(j.state in ("queued", "running") for j in jobs)})
+        "items": items, "tag": tag, "tags": all_tags, "nav": "library",
+        **import_context(request, user)})
 
 
 @pages.post("/papers/{ref:path}/mine")

@@ -1,0 +1,17 @@
+"""The accounts of a fresh store, shared by the accounts tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from paperfeed.accounts import Accounts
+from paperfeed.store import Store
+
+
+@pytest.fixture
+def accounts(data_dir: Path) -> Iterator[Accounts]:
+    with Store(data_dir) as store:
+        yield Accounts(store)
