@@ -93,6 +93,50 @@ def row(name: str, value: str, note: str = "") -> None:
     print(f"| {name} | {value} | {note} |")
 
 
+def search_only(args: argparse.Namespace) -> int:
+    """Search latency on an existing index: today's fusion against the fixed weight."""
+    from dataclasses import replace
+
+    from paperfeed.index.fusion import FIXED_FUSION
+
+    records = list(islice(read_records(args.corpus), args.limit))
+    queries = make_queries(records, args.queries)
+    with Catalog(args.search_only, read_only=True) as catalog:
+        index = catalog.index
+        print(f"papers in the index: {len(index):,}")
+        lat = {
+            "lexical": timed_queries(lambda q: index.search(q, k=10, mode="lexical"), queries),
+            "dense": timed_queries(lambda q: index.search(q, k=10, mode="dense"), queries),
+            "hybrid": timed_queries(lambda q: index.search(q, k=10), queries),
+            "hybrid + store fetch": timed_queries(lambda q: catalog.search(q, k=10), queries),
+        }
+        adaptive = index._search_fusion
+        index._search_fusion = replace(FIXED_FUSION)  # the same-run baseline
+        lat["hybrid, fixed weight (baseline)"] = timed_queries(
+            lambda q: index.search(q, k=10), queries)
+        index._search_fusion = adaptive
+        keys = list(index.keys())[: args.queries]
+        # The researcher query set's questions and paraphrases are longer than the above.
+        written = Path(__file__).resolve().parent / "querysets/researcher/queries.jsonl"
+        if written.exists():
+            import json
+
+            long = [json.loads(line)["text"] for line in written.read_text().splitlines()
+                    if line.strip()]
+            lat["hybrid, researcher queries"] = timed_queries(lambda q: index.search(q, k=10),
+                                                              long)
+        lat["related"] = timed_queries(lambda k: index.related(int(k), k=10),
+                                       [str(k) for k in keys])
+    print("| measure | p50 / p95 / p99 | note |\n|---|---|---|")
+    for name, samples in lat.items():
+        p50, p95, p99 = percentiles(samples)
+        row(f"search {name}", f"{p50:.1f} / {p95:.1f} / {p99:.1f} ms",
+            f"{len(samples)} queries" + ("; target p95 < 30 ms" if name == "hybrid" else ""))
+    base = percentiles(lat["hybrid, fixed weight (baseline)"])[1]
+    print(f"hybrid p95 / fixed-weight p95 = {percentiles(lat['hybrid'])[1] / base:.2f}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("corpus", type=Path, help="arXiv daily JSON lines (.jsonl or .jsonl.gz)")
@@ -102,7 +146,12 @@ def main(argv: list[str] | None = None) -> int:
                     help="rank-bm25 is slow: time it on this many of the queries")
     ap.add_argument("--data-dir", type=Path, default=None,
                     help="reuse a data dir (skips nothing: timings assume a fresh one)")
+    ap.add_argument("--search-only", type=Path, default=None, metavar="DATA_DIR",
+                    help="only time searches on an existing, already indexed data folder "
+                         "(read-only), with the fixed-weight fusion as same-run baseline")
     args = ap.parse_args(argv)
+    if args.search_only:
+        return search_only(args)
     if not args.corpus.exists():
         print(f"corpus not found: {args.corpus} (the real data lives in ../shared/data)")
         return 2

@@ -361,3 +361,46 @@ def test_embeddings_read_many_in_the_order_asked(index: PaperIndex) -> None:
     assert keys_found == [3, 1] and matrix.shape[0] == 2
     assert (matrix[0] == index.embedding(3)).all() and (matrix[1] == index.embedding(1)).all()
     assert index.embeddings([])[0] == []
+
+
+# --- lexical evidence for the adaptive fusion -----------------------------------------
+
+
+def test_coverage_is_the_share_of_query_idf_held_by_the_best_hit(index: PaperIndex) -> None:
+    full, partial, none, empty = index.coverages([
+        "energy out-of-distribution detection",  # every word in paper 1
+        "energy score for protein folding",  # 'energy', 'score' only
+        "quantum chromodynamics lattice",  # no paper has these words
+        "the of and",  # stop words only
+    ])
+    assert full == pytest.approx(1.0)
+    assert 0.0 < partial < 0.7
+    assert none == 0.0
+    assert empty == 0.0
+
+
+def test_rare_words_weigh_more_in_the_coverage(index: PaperIndex) -> None:
+    # 'detection' is in four papers, 'diffusion' in one: the query whose rare word
+    # is matched (by the best hit) has the larger coverage.
+    rare_matched, common_matched = index.coverages(
+        ["diffusion zebrafish", "detection zebrafish"])
+    assert rare_matched > common_matched > 0.0
+
+
+def test_hybrid_weight_follows_the_evidence(index: PaperIndex) -> None:
+    """The fused score of the best hit moves with the adaptive weight, not with the mode."""
+    fixed = paper_index_module.FusionParams(method="convex", norm="minmax", alpha=0.8)
+    adaptive = paper_index_module.FusionParams(method="convex", norm="minmax", alpha=0.8,
+                                               alpha_low=0.0)
+    index._search_fusion = fixed
+    strong_fixed = index.search("energy out-of-distribution detection", k=3)
+    weak_fixed = index.search("energy score for protein folding", k=3)
+    index._search_fusion = adaptive
+    strong = index.search("energy out-of-distribution detection", k=3)
+    weak = index.search("energy score for protein folding", k=3)
+    # Full coverage: the adaptive weight is alpha, so nothing changes.
+    assert [(h.key, round(h.score, 9)) for h in strong] == [
+        (h.key, round(h.score, 9)) for h in strong_fixed]
+    # Partial coverage: less lexical weight, so the scores of papers the two sides
+    # disagree on change.
+    assert [round(h.score, 6) for h in weak] != [round(h.score, 6) for h in weak_fixed]

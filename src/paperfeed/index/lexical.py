@@ -18,6 +18,7 @@ other users can read the index too.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tempfile
@@ -172,7 +173,8 @@ class LexicalIndex:
                 self._index = tantivy.Index(_schema(), path=path)
             self._share()
         self._schema = self._index.schema
-        self._index.register_tokenizer(_TEXT_TOKENIZER, _text_analyzer())
+        self._analyzer = _text_analyzer()
+        self._index.register_tokenizer(_TEXT_TOKENIZER, self._analyzer)
         self._index.register_tokenizer(_NAME_TOKENIZER, _name_analyzer())
         # Manual reloads: a reader sees our own commits, never half of another process's.
         self._index.config_reader(reload_policy="manual")
@@ -375,6 +377,32 @@ class LexicalIndex:
 
     def stored_doc(self, address: Any) -> dict[str, list[Any]]:
         return dict(self._index.searcher().doc(address).to_dict())
+
+    def query_terms(self, parsed: ParsedQuery) -> dict[str, float]:
+        """The query's analysed terms (stemmed, stop words out) with their BM25 IDF."""
+        searcher = self._index.searcher()
+        n = max(int(searcher.num_docs), 1)
+        terms: dict[str, float] = {}
+        for term in self._analyzer.analyze(" ".join(parsed.words())):
+            if term not in terms:
+                df = int(searcher.doc_freq("body", term))
+                terms[term] = math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+        return terms
+
+    def coverage(self, terms: dict[str, float], address: Any) -> float:
+        """The share of the query's IDF mass that one stored paper contains (0-1).
+
+        How strong the lexical evidence is: a keyword query whose rare words all
+        occur in its best BM25 hit scores near 1; a paraphrase that shares only
+        common words with every paper scores low (docs/decisions/fusion.md).
+        """
+        total = sum(terms.values())
+        if total <= 0:
+            return 0.0
+        stored = self.stored_doc(address)
+        text = " ".join(str(v) for v in stored.get("title", []) + stored.get("abstract", []))
+        present = set(self._analyzer.analyze(text))
+        return sum(idf for term, idf in terms.items() if term in present) / total
 
     # --- display ---------------------------------------------------------------
 

@@ -554,6 +554,7 @@ class PaperIndex:
                 continue
             lexical_scores: dict[int, float] = {}
             dense_scores = dict(dense_lists.get(i, []))
+            coverage: float | None = None
             if mode != "dense":
                 by_date = sort == "date" and mode == "lexical"
                 lex = self._lexical_candidates(p, need if by_date else depth, filter_query,
@@ -563,7 +564,9 @@ class PaperIndex:
                     results[i] = self._hits(shown, page, {}, {})
                     continue
                 lexical_scores = {h.row: h.score for h in lex}
-            ranked = self._rank(lexical_scores, dense_scores, mode, fusion)
+                if mode == "hybrid" and fusion.alpha_low is not None:
+                    coverage = self._coverage(p, lex)
+            ranked = self._rank(lexical_scores, dense_scores, mode, fusion, coverage)
             if sort == "date":
                 ranked = self._by_date(ranked[:DATE_SORT_POOL])
             results[i] = self._hits(shown, ranked[offset:need], lexical_scores, dense_scores)
@@ -571,7 +574,8 @@ class PaperIndex:
 
     @staticmethod
     def _rank(
-        lexical: dict[int, float], dense: dict[int, float], mode: Mode, params: FusionParams
+        lexical: dict[int, float], dense: dict[int, float], mode: Mode, params: FusionParams,
+        coverage: float | None = None,
     ) -> list[tuple[int, float]]:
         if mode == "lexical":
             return sorted(lexical.items(), key=lambda kv: (-kv[1], kv[0]))
@@ -581,7 +585,24 @@ class PaperIndex:
             sorted(lexical.items(), key=lambda kv: (-kv[1], kv[0])),
             sorted(dense.items(), key=lambda kv: (-kv[1], kv[0])),
             params,
+            coverage,
         )
+
+    def _coverage(self, parsed: ParsedQuery, lexical: Sequence[LexHit]) -> float:
+        """How much of the query's IDF mass its best BM25 hit holds (0 without hits)."""
+        if not lexical:
+            return 0.0
+        return self._lexical.coverage(self._lexical.query_terms(parsed), lexical[0].address)
+
+    def coverages(self, queries: Sequence[str]) -> list[float]:
+        """`_coverage` of each query, for benchmarks that fuse candidate lists themselves."""
+        with self._lock:
+            out = []
+            for text in queries:
+                parsed = parse_user_query(text)
+                lex = [] if parsed.is_empty else self._lexical_candidates(parsed, 1, None)
+                out.append(self._coverage(parsed, lex))
+            return out
 
     def _by_date(self, ranked: list[tuple[int, float]]) -> list[tuple[int, float]]:
         addresses = self._lexical.addresses_of_rows([row for row, _ in ranked])
@@ -651,19 +672,20 @@ class PaperIndex:
             self._dense_candidates(vector[None, :], depth, filter_query, [{row}])[0]
         )
         lexical: dict[int, float] = {}
-        if params.alpha > 0:
+        coverage: float | None = None
+        if params.alpha > 0 or params.alpha_low:
             address = self._lexical.addresses_of_rows([row]).get(row)
             if address is not None:
                 stored = self._lexical.stored_doc(address)
                 text = " ".join(str(v) for v in stored.get("title", []) + stored.get(
                     "abstract", []))
                 parsed = parse_user_query(text.replace('"', " "))
-                lexical = {
-                    h.row: h.score
-                    for h in self._lexical_candidates(parsed, depth + 1, filter_query)
-                    if h.row != row
-                }
-        ranked = self._rank(lexical, dense, "hybrid", params)
+                hits = [h for h in self._lexical_candidates(parsed, depth + 1, filter_query)
+                        if h.row != row]
+                lexical = {h.row: h.score for h in hits}
+                if params.alpha_low is not None:
+                    coverage = self._coverage(parsed, hits)
+        ranked = self._rank(lexical, dense, "hybrid", params, coverage)
         return self._hits(None, ranked[:k], lexical, dense)
 
     def close(self) -> None:

@@ -1,0 +1,119 @@
+"""How the researcher query set in `benchmarks/querysets/researcher/` was made.
+
+Owns the two mechanical steps around the human-style writing and judging:
+
+    python benchmarks/make_queryset.py assemble WRITTEN.jsonl... --targets T.json
+        queries written per target paper -> queries.jsonl with ids and parts
+    python benchmarks/make_queryset.py pool --seeds ../shared/data/seeds \
+        --arxiv ../shared/data/arxiv-daily-cs/arxiv_daily_cs_unique.jsonl.gz --out DIR
+        the pooled top 20 of BM25, dense and hybrid search per query, as judging packets
+
+Order mattered: the queries were written from the target paper's title and
+abstract alone, before any ranker ran on them; the pools were judged afterwards
+(grades 0-3), and the judgments are `qrels.tsv`. The writing and judging were
+done by language-model assistants working from written briefs (the briefs are
+in `benchmarks/querysets/researcher/README.md`), not by the code here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import beir
+import querysets
+from paperfeed.index import IndexDoc, PaperIndex
+
+POOL_DEPTH = 20
+
+
+def assemble(written: Sequence[Path], name: str) -> None:
+    rows = [json.loads(line) for path in written for line in path.read_text().splitlines()
+            if line.strip()]
+    targets = sorted({str(r["target"]) for r in rows})
+    parts = querysets.split_targets(targets)
+    out = querysets.HERE / name / "queries.jsonl"
+    order = {kind: i for i, kind in enumerate(querysets.KINDS)}
+    rows.sort(key=lambda r: (str(r["target"]), order[str(r["kind"])]))
+    with out.open("w", encoding="utf-8") as handle:
+        for i, row in enumerate(rows, start=1):
+            record = {"id": f"q{i:03d}", "kind": row["kind"], "text": row["text"],
+                      "target": row["target"], "part": parts[str(row["target"])]}
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+    print(f"{out}: {len(rows)} queries over {len(targets)} targets")
+
+
+def pool(seed_folder: Path, arxiv: Path, name: str, out: Path, packets: int) -> None:
+    from paperfeed.embed import load_embedder
+
+    docs = querysets.researcher_corpus(seed_folder, arxiv)
+    expected = (querysets.HERE / name / "corpus-ids.txt").read_text().split()
+    if [d.id for d in docs] != expected:
+        raise SystemExit("the rebuilt corpus differs from corpus-ids.txt")
+    qs = querysets.load(name)
+    model_id = load_embedder().model_id
+    embedder = beir.CachedEmbedder(load_embedder, model_id)
+    by_id = {d.id: d for d in docs}
+    pools: dict[str, list[str]] = {q: [] for q in qs.queries}
+    with tempfile.TemporaryDirectory() as tmp:
+        index = PaperIndex.open(Path(tmp) / "ix", embedder)
+        index.add([IndexDoc(key=i, title=d.title, abstract=d.abstract, authors=d.authors,
+                            categories=d.categories, date=d.date)
+                   for i, d in enumerate(docs)], batch_size=2048)
+        qids = list(qs.queries)
+        for mode in ("lexical", "dense", "hybrid"):
+            results = index.search_many([qs.queries[q] for q in qids], k=POOL_DEPTH,
+                                        mode=mode, highlight=False)  # type: ignore[arg-type]
+            for qid, hits in zip(qids, results, strict=True):
+                for hit in hits:
+                    doc_id = docs[hit.key].id
+                    if doc_id not in pools[qid]:
+                        pools[qid].append(doc_id)
+        index.close()
+    out.mkdir(parents=True, exist_ok=True)
+    sizes = []
+    chunks = [qids[i::packets] for i in range(packets)]
+    for n, chunk in enumerate(chunks):
+        with (out / f"pool-{n}.md").open("w", encoding="utf-8") as handle:
+            for qid in chunk:
+                # Judges see the query and the pool in a fixed shuffled-by-id order, not
+                # which system found what, and not which paper the writer had in mind.
+                ids = sorted(set(pools[qid]) - {qs.target[qid]})
+                sizes.append(len(ids) + 1)
+                handle.write(f"# query {qid}\nQuery: {qs.queries[qid]}\n\n")
+                for doc_id in ids:
+                    d = by_id[doc_id]
+                    handle.write(f"## doc {doc_id}\nTitle: {d.title}\n"
+                                 f"Abstract: {d.abstract[:900]}\n\n")
+    print(f"{len(qids)} queries; pool sizes mean {sum(sizes) / len(sizes):.1f}, "
+          f"max {max(sizes)}; {packets} packets in {out}")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    a = sub.add_parser("assemble")
+    a.add_argument("written", type=Path, nargs="+")
+    a.add_argument("--name", default="researcher")
+    p = sub.add_parser("pool")
+    p.add_argument("--seeds", type=Path, required=True)
+    p.add_argument("--arxiv", type=Path, required=True)
+    p.add_argument("--name", default="researcher")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--packets", type=int, default=8)
+    args = parser.parse_args(argv)
+    if args.command == "assemble":
+        assemble(args.written, args.name)
+    else:
+        pool(args.seeds, args.arxiv, args.name, args.out, args.packets)
+
+
+if __name__ == "__main__":
+    main()
