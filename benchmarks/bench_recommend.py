@@ -33,24 +33,30 @@ b. Leave-group-out on seed publication lists (one research group per file).
    over splits. The seed papers are not in the corpus otherwise (checked and
    printed). A group's papers span several topics, so absolute numbers are low.
 
-paperfeed runs as shipped: embeddings plus the lexical part, whose tf-idf
-rows come from one corpus vocabulary (paperfeed.index.vocabulary, the
-settings `Catalog.vocabulary()` uses) fitted on the corpus papers plus the
-gold-standard and seed papers, as a store holding a user's papers and the
-candidates would be; like the tf-idf baseline's idf, it sees texts, never
-ratings. The same vocabulary gives the background's rows.
+paperfeed runs as shipped (rank/profile.py defaults). The issue-5 ranker, kept
+for reference, adds a lexical part whose tf-idf rows come from one corpus
+vocabulary (paperfeed.index.vocabulary, the settings `Catalog.vocabulary()`
+uses) fitted on the corpus papers plus the gold-standard and seed papers, as a
+store holding a user's papers and the candidates would be; like the tf-idf
+baseline's idf, it sees texts, never ratings.
 
 Baselines, run in the same process on the same profiles: BM25 (bm25s, the
 candidate as query against each profile paper, best match), tf-idf cosine
 (scikit-learn, best match, idf over the task's own texts; skipped without it),
-mean-embedding cosine and max-embedding cosine. The model-choice tables list
-every candidate model.
+mean-embedding cosine and max-embedding cosine.
 
-Tuning: the model and its constants were chosen on the 29 researchers of the
-dev evaluations file and the two dev seed groups (light tuning: about 30
-configurations for the embedding model, then 168 cheap combinations for the
-lexical part, listed in docs/decisions/ranker.md: not light); held-out runs
-should use this script unchanged.
+Choosing (issue 12): a small grid of 0- and 1-knob embedding models (mean, max,
+smooth max over T, top-k mean over k, mean/max mix; 13 configurations) is
+scored per researcher once; benchmarks/ranker_cv.py then chooses each grid on
+training folds of researchers and scores the held-out fold (5 folds x 3 seeds,
+benchmarks/splits/reviewer-dev-folds.json, used when it covers exactly the
+researchers of --evaluations, else made afresh from the same seeds), and the
+seed task chooses on one group and scores the other. paperfeed's configuration
+is what its rule (lowest pooled loss over the 13) picks on all 29 dev
+researchers; the tables print chosen-on and held-out figures, the gap and the
+baselines on the same folds. On another evaluations file (held-out
+researchers), the first table is paperfeed against the baselines on
+researchers nobody chose on.
 
     python benchmarks/bench_recommend.py \\
         --evaluations ../shared/data/reviewer-goldstandard/evaluations.tsv \\
@@ -553,7 +559,7 @@ def retrain_timing(
     corpus: Vectors, corpus_texts: list[str], corpus_terms: Any, vocabulary: Vocabulary,
     background_size: int, seed: int,
 ) -> list[tuple[str, float]]:
-    """Per-request costs of the feed: every rating refits, candidates get tf-idf rows."""
+    """Per-request costs of the feed with the default ranker: every rating refits."""
     rng = np.random.default_rng(seed)
     picks = rng.choice(len(corpus), 50 + background_size + 60, replace=False)
     positives = [RatedPaper(int(i), "", corpus[i], terms=corpus_terms[int(i)])
@@ -573,11 +579,8 @@ def retrain_timing(
         refits.append((time.perf_counter() - t0) * 1e3)
     rows = rng.choice(len(corpus), 2000, replace=False)
     t0 = time.perf_counter()
-    terms = vocabulary.transform([corpus_texts[i] for i in rows])
+    vocabulary.transform([corpus_texts[i] for i in rows])
     transform_ms = (time.perf_counter() - t0) * 1e3
-    t0 = time.perf_counter()
-    profile.score(corpus[rows[:1000]], terms[:1000])
-    score_1k = (time.perf_counter() - t0) * 1e3
     t0 = time.perf_counter()
     profile.score(corpus[rows[:1000]])
     score_1k_embeddings = (time.perf_counter() - t0) * 1e3
@@ -585,13 +588,14 @@ def retrain_timing(
     profile.score(corpus, corpus_terms)
     score_all = (time.perf_counter() - t0) * 1e3
     return [
-        (f"background Gram matrix, once per background ({background_size:,} papers)", gram_ms),
-        ("first fit: 50 positives", first_ms),
+        (f"background Gram matrix, once per background ({background_size:,} papers; "
+         "linear and blend methods only)", gram_ms),
+        ("first fit: 50 positives (standardised on the background)", first_ms),
         ("refit after one new rating, median of 60", float(np.median(refits))),
         ("refit after one new rating, 90th percentile", float(np.percentile(refits, 90))),
-        ("tf-idf rows of 2,000 candidate texts (the feed's shortlist)", transform_ms),
-        ("score 1,000 candidates", score_1k),
-        ("score 1,000 candidates, embeddings only (no tf-idf rows)", score_1k_embeddings),
+        ("tf-idf rows of 2,000 candidate texts (the feed's shortlist; only with a lexical "
+         "part, not the default)", transform_ms),
+        ("score 1,000 candidates", score_1k_embeddings),
         (f"score the whole corpus ({len(corpus):,})", score_all),
     ]
 
@@ -726,7 +730,8 @@ def cross_validate_gold(results: dict[str, GoldResult], families: list[Family],
           "each researcher scored by the configuration chosen without them, pooled over all "
           "researchers (mean over seeds), with a 95% bootstrap CI over researchers; gap = "
           "held-out - chosen-on. Per-fold spread: mean and sd of the pooled loss of each "
-          "held-out fold (about 6 researchers each). Differences to the baselines are paired "
+          f"held-out fold (about {len(researchers) / plan.k:.0f} researchers each). "
+          "Differences to the baselines are paired "
           "(same researchers, same resamples).\n")
     print("| model (grid) | knobs | chosen (in how many folds) | chosen-on loss (training folds) "
           "| held-out loss, 95% CI | gap | held-out folds: mean (sd) "

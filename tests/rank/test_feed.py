@@ -52,8 +52,12 @@ def user_owning(catalog: Catalog, *arxiv_ids: str) -> int:
 
 
 def test_the_default_feed_ranks_with_the_top_2_mean_and_names_shared_terms(
-    catalog: Catalog,
+    catalog: Catalog, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    def not_needed() -> None:
+        raise AssertionError("the default ranker has no lexical part: no vocabulary to load")
+
+    monkeypatch.setattr(catalog, "vocabulary", not_needed)
     user = user_owning(catalog, "2503.90001", "2503.90002")
     feed = Feed(catalog)
     profile = feed.profile(user)

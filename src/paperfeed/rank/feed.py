@@ -138,7 +138,7 @@ class Feed:
         return self._model()[0]
 
     def warm(self) -> None:
-        """Load the background sample and the vocabulary now (a server's start-up)."""
+        """Load the background sample (and the vocabulary, for a lexical part) now."""
         self._model()
 
     def _model(self) -> tuple[Background | None, Vocabulary | None]:
@@ -150,10 +150,12 @@ class Feed:
         keys = sorted(index.keys())
         if len(keys) < 50:
             return None, None
-        try:
-            vocabulary: Vocabulary | None = self.catalog.vocabulary()
-        except OSError:
-            vocabulary = None  # e.g. a read-only data directory: rank on embeddings alone
+        vocabulary: Vocabulary | None = None
+        if self.params.uses_lexical:  # the default ranker has no lexical part: no vocabulary
+            try:
+                vocabulary = self.catalog.vocabulary()
+            except OSError:
+                vocabulary = None  # e.g. a read-only data directory: rank on embeddings alone
         if vocabulary is not None and not len(vocabulary):
             vocabulary = None
         sample = random.Random(self._seed).sample(keys, min(BACKGROUND_SIZE, len(keys)))

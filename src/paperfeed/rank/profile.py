@@ -130,6 +130,11 @@ class RankerParams:
         if any(not w > 0 for w in self.source_weights.values()):
             raise ValueError("source weights must be positive")
 
+    @property
+    def uses_lexical(self) -> bool:
+        """True when profiles with these parameters add the lexical part (given tf-idf rows)."""
+        return self.lexical > 0 and self.method in ("softmax", "linear", "blend")
+
 
 DEFAULT_PARAMS = RankerParams()
 
@@ -411,7 +416,7 @@ class Profile:
         at least one positive with a row; a positive without one is a zero row.
         """
         background = self.background
-        if (self.params.lexical == 0 or background is None or background.terms is None
+        if (not self.params.uses_lexical or background is None or background.terms is None
                 or self.method not in ("softmax", "linear", "blend")):
             return None
         rows = [p.terms for p in self._positive_papers]
