@@ -33,24 +33,30 @@ b. Leave-group-out on seed publication lists (one research group per file).
    over splits. The seed papers are not in the corpus otherwise (checked and
    printed). A group's papers span several topics, so absolute numbers are low.
 
-paperfeed runs as shipped: embeddings plus the lexical part, whose tf-idf
-rows come from one corpus vocabulary (paperfeed.index.vocabulary, the
-settings `Catalog.vocabulary()` uses) fitted on the corpus papers plus the
-gold-standard and seed papers, as a store holding a user's papers and the
-candidates would be; like the tf-idf baseline's idf, it sees texts, never
-ratings. The same vocabulary gives the background's rows.
+paperfeed runs as shipped (rank/profile.py defaults). The issue-5 ranker, kept
+for reference, adds a lexical part whose tf-idf rows come from one corpus
+vocabulary (paperfeed.index.vocabulary, the settings `Catalog.vocabulary()`
+uses) fitted on the corpus papers plus the gold-standard and seed papers, as a
+store holding a user's papers and the candidates would be; like the tf-idf
+baseline's idf, it sees texts, never ratings.
 
 Baselines, run in the same process on the same profiles: BM25 (bm25s, the
 candidate as query against each profile paper, best match), tf-idf cosine
 (scikit-learn, best match, idf over the task's own texts; skipped without it),
-mean-embedding cosine and max-embedding cosine. The model-choice tables list
-every candidate model.
+mean-embedding cosine and max-embedding cosine.
 
-Tuning: the model and its constants were chosen on the 29 researchers of the
-dev evaluations file and the two dev seed groups (light tuning: about 30
-configurations for the embedding model, then 168 cheap combinations for the
-lexical part, listed in docs/decisions/ranker.md: not light); held-out runs
-should use this script unchanged.
+Choosing (issue 12): a small grid of 0- and 1-knob embedding models (mean, max,
+smooth max over T, top-k mean over k, mean/max mix; 13 configurations) is
+scored per researcher once; benchmarks/ranker_cv.py then chooses each grid on
+training folds of researchers and scores the held-out fold (5 folds x 3 seeds,
+benchmarks/splits/reviewer-dev-folds.json, used when it covers exactly the
+researchers of --evaluations, else made afresh from the same seeds), and the
+seed task chooses on one group and scores the other. paperfeed's configuration
+is what its rule (lowest pooled loss over the 13) picks on all 29 dev
+researchers; the tables print chosen-on and held-out figures, the gap and the
+baselines on the same folds. On another evaluations file (held-out
+researchers), the first table is paperfeed against the baselines on
+researchers nobody chose on.
 
     python benchmarks/bench_recommend.py \\
         --evaluations ../shared/data/reviewer-goldstandard/evaluations.tsv \\
@@ -74,7 +80,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +91,7 @@ from scipy import sparse
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import beir  # benchmarks/beir.py: the shared embedding cache
+import ranker_cv  # benchmarks/ranker_cv.py: folds over researchers, choice rules
 from paperfeed.catalog import Catalog
 from paperfeed.embed import paper_text
 from paperfeed.index.vocabulary import Vocabulary
@@ -96,6 +103,7 @@ from paperfeed.rank.profile import (
     RatedPaper,
 )
 from paperfeed.sources import read_records
+from ranker_cv import Family, FoldPlan
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -216,14 +224,84 @@ class Lexical:
         return np.asarray((candidates @ profile.T).max(axis=1).toarray().ravel(), dtype=np.float64)
 
 
-def linear_svc(task: Task) -> Scores:
-    """arxiv-sanity-lite's per-user SVM on embeddings: LinearSVC, balanced classes."""
-    from sklearn.svm import LinearSVC
+def smooth_max_scorer(temperature: float) -> Scorer:
+    """T · log mean exp(cosine / T) over the profile: the max as T -> 0, the mean cosine as
+    T grows."""
+    def score(task: Task) -> Scores:
+        scaled = (task.candidates @ task.profile.T).astype(np.float64) / temperature
+        peak = scaled.max(axis=1, keepdims=True)
+        return np.asarray(temperature * (peak[:, 0] + np.log(np.exp(scaled - peak).mean(axis=1))),
+                          dtype=np.float64)
+    return score
 
-    x = np.vstack([task.profile, task.background.vectors])
-    y = np.r_[np.ones(len(task.profile)), np.zeros(len(task.background))]
-    svm = LinearSVC(class_weight="balanced", C=0.1, max_iter=10_000, tol=1e-6).fit(x, y)
-    return np.asarray(svm.decision_function(task.candidates), dtype=np.float64)
+
+def top_k_scorer(k: int) -> Scorer:
+    """Mean of the k highest cosines to profile papers (k = 1 is the max)."""
+    def score(task: Task) -> Scores:
+        sims = np.sort(task.candidates @ task.profile.T, axis=1)[:, ::-1]
+        return np.asarray(sims[:, :k].mean(axis=1), dtype=np.float64)
+    return score
+
+
+def mix_scorer(mean_share: float) -> Scorer:
+    """mean_share · centroid cosine + (1 - mean_share) · max cosine."""
+    def score(task: Task) -> Scores:
+        return mean_share * mean_cosine(task) + (1.0 - mean_share) * max_cosine(task)
+    return score
+
+
+# The ranker of issue 5 (blend of smooth max and ridge, plus the lexical part), tuned on all
+# 29 dev researchers and both dev seed groups: kept to be compared, never to be chosen.
+PREVIOUS_PARAMS = RankerParams(method="blend", ridge=1e-3, blend=0.5, temperature=0.05,
+                               negative_penalty=0.5, negative_weight=1.0, lexical=0.3,
+                               lexical_temperature=0.02)
+PRODUCT = "paperfeed (rank/profile.py defaults)"
+TFIDF = "tf-idf cosine (best profile match)"
+BM25 = "BM25 (best profile match)"
+MEAN = "mean-embedding cosine"
+MAX = "max-embedding cosine"
+TEMPERATURES = (0.02, 0.05, 0.1, 0.2)
+TOP_K = (2, 3, 5, 10)
+MEAN_SHARES = (0.25, 0.5, 0.75)
+
+
+def method_grid(lexical: Lexical, with_candidates: bool) -> tuple[list[Family], dict[str, Scorer]]:
+    """The families compared (baselines are one-configuration families) and every scorer.
+
+    The grid was fixed before any of it was run: 0- and 1-knob embedding models (13
+    configurations with mean and max cosine), the previous ranker for reference, and the
+    baselines.
+    """
+    scorers: dict[str, Scorer] = {
+        PRODUCT: profile_scorer(DEFAULT_PARAMS),
+        MEAN: mean_cosine,
+        MAX: max_cosine,
+        BM25: lexical.bm25_scorer,
+    }
+    families = [Family(MEAN, 0, (MEAN,), baseline=True), Family(MAX, 0, (MAX,), baseline=True),
+                Family(BM25, 0, (BM25,), baseline=True)]
+    if lexical.tfidf is not None:
+        scorers[TFIDF] = lexical.tfidf_scorer
+        families.append(Family(TFIDF, 0, (TFIDF,), baseline=True))
+    if not with_candidates:
+        return families, scorers
+    smooth = {f"smooth max T={t:g}": smooth_max_scorer(t) for t in TEMPERATURES}
+    top = {f"top-{k} mean": top_k_scorer(k) for k in TOP_K}
+    mix = {f"mean/max mix {a:g}·mean": mix_scorer(a) for a in MEAN_SHARES}
+    previous = {"previous ranker (issue 5: blend + lexical 0.3)": profile_scorer(PREVIOUS_PARAMS)}
+    previous_emb = {"previous ranker without its lexical part":
+                    profile_scorer(replace(PREVIOUS_PARAMS, lexical=0.0))}
+    scorers |= smooth | top | mix | previous | previous_emb
+    families += [
+        Family("smooth max, T in " + "/".join(f"{t:g}" for t in TEMPERATURES), 1, tuple(smooth)),
+        Family("top-k mean, k in " + "/".join(map(str, TOP_K)), 1, tuple(top)),
+        Family("mean/max mix, mean share in " + "/".join(f"{a:g}" for a in MEAN_SHARES), 1,
+               tuple(mix)),
+        Family("previous ranker (issue 5)", 0, tuple(previous), tuned_on_dev=True),
+        Family("previous ranker without lexical part", 0, tuple(previous_emb),
+               tuned_on_dev=True),
+    ]
+    return families, scorers
 
 
 # --- task a: the reviewer gold standard -------------------------------------------------
@@ -283,7 +361,7 @@ class GoldResult:
 def run_gold(
     args: argparse.Namespace, corpus: Vectors, corpus_terms: Any, vocabulary: Vocabulary,
     embedder: beir.CachedEmbedder, with_candidates: bool,
-) -> tuple[dict[str, GoldResult], int, int]:
+) -> tuple[dict[str, GoldResult], list[Family], int]:
     # Each record was one file named by its Semantic Scholar id (kept as "_file_id").
     papers = {str(p.get("_file_id") or p.get("ssId")): p for p in read_jsonl(args.papers)}
     participants = {str(p["authorId"]): p for p in read_jsonl(args.participants)}
@@ -324,7 +402,7 @@ def run_gold(
     lexical = Lexical(texts)
     terms = vocabulary.transform(texts)
 
-    methods = compared_methods(lexical, with_candidates)
+    families, methods = method_grid(lexical, with_candidates)
 
     per_draw: dict[str, list[dict[str, tuple[float, float]]]] = {m: [] for m in methods}
     taus: dict[str, list[float]] = {m: [] for m in methods}
@@ -374,59 +452,9 @@ def run_gold(
         stats = np.array([lo_hi[idx, 0].sum() / lo_hi[idx, 1].sum() for idx in resamples])
         ci = (float(np.percentile(stats, 2.5)), float(np.percentile(stats, 97.5)))
         out[name] = GoldResult(loss, ci, statistics.fmean(taus[name]), mean_pairs, stats)
-    return out, len(refs), dropped
-
-
-def compared_methods(lexical: Lexical, with_candidates: bool) -> dict[str, Scorer]:
-    """paperfeed and the baselines, the same on both tasks; the model-choice rows on request."""
-    methods: dict[str, Scorer] = {
-        "paperfeed": profile_scorer(DEFAULT_PARAMS),
-        "BM25 (best profile match)": lexical.bm25_scorer,
-        "mean-embedding cosine": mean_cosine,
-        "max-embedding cosine": max_cosine,
-    }
-    if lexical.tfidf is not None:
-        methods["tf-idf cosine (best profile match)"] = lexical.tfidf_scorer
-    if with_candidates:
-        methods |= candidate_scorers()
-    return methods
-
-
-def candidate_scorers() -> dict[str, Scorer]:
-    """The models the ranker was chosen from (paperfeed's own classes, other params).
-
-    Embedding-only rows have `lexical=0`: the ranker before the lexical part.
-    """
-    embedding_only = RankerParams(lexical=0.0)
-    scorers: dict[str, Scorer] = {
-        "cand: kNN max cosine": profile_scorer(RankerParams(method="max")),
-        "cand: kNN mean (centroid) cosine": profile_scorer(RankerParams(method="mean")),
-        "cand: kNN smooth max (T=0.05)": profile_scorer(RankerParams(method="softmax",
-                                                                     lexical=0.0)),
-        "cand: linear (ridge, balanced)": profile_scorer(RankerParams(method="linear",
-                                                                      lexical=0.0)),
-        "cand: blend smooth max + ridge (embeddings only, the previous ranker)":
-            profile_scorer(embedding_only),
-        "cand: blend max + ridge": profile_scorer(RankerParams(temperature=1e-3, lexical=0.0)),
-        "cand: lexical part alone (log smooth max tf-idf cosine)":
-            profile_scorer(RankerParams(lexical=1.0)),
-        **{f"cand: blend + lexical {w:g}, T_lex {t:g}"
-           + (" = paperfeed" if RankerParams(lexical=w, lexical_temperature=t) == DEFAULT_PARAMS
-              else ""): profile_scorer(RankerParams(lexical=w, lexical_temperature=t))
-           for w, t in LEXICAL_GRID},
-    }
-    try:
-        import sklearn  # noqa: F401
-    except ImportError:
-        log("scikit-learn not installed: the LinearSVC candidate is skipped")
-    else:
-        scorers["cand: LinearSVC C=0.1, balanced (sklearn)"] = linear_svc
-    return scorers
-
-
-# Lexical share and temperature of the model-choice rows (the product's is among them);
-# the whole grid tried is in docs/decisions/ranker.md.
-LEXICAL_GRID = [(0.2, 0.02), (0.3, 0.02), (0.4, 0.02), (0.3, 0.05)]
+    if dropped:
+        log(f"gold standard: {dropped} ratings of papers without title or abstract left out")
+    return out, families, dropped
 
 
 # --- task b: leave-group-out on seed publication lists ------------------------------------
@@ -453,7 +481,8 @@ def ranks_of(held_scores: Scores, corpus_scores: Scores) -> npt.NDArray[np.float
 def run_seeds(
     args: argparse.Namespace, corpus_texts: list[str], corpus: Vectors, corpus_terms: Any,
     vocabulary: Vocabulary, embedder: beir.CachedEmbedder, with_candidates: bool,
-) -> tuple[dict[str, SeedResult], list[str]]:
+) -> tuple[dict[str, dict[str, SeedResult]], list[Family], list[str]]:
+    """Per method, per group (and "all"): Recall@50, MRR and median rank over the splits."""
     notes: list[str] = []
     groups: dict[str, list[str]] = {}
     for path in args.seeds:
@@ -477,10 +506,11 @@ def run_seeds(
     n_corpus = len(corpus_texts)
     all_terms = sparse.vstack([corpus_terms, vocabulary.transform(seed_texts)]).tocsr()
 
-    methods = compared_methods(lexical, with_candidates)
+    families, methods = method_grid(lexical, with_candidates)
 
     all_vectors = np.vstack([corpus, seed_vectors]).astype(np.float32)
-    ranks: dict[str, list[npt.NDArray[np.float64]]] = {m: [] for m in methods}
+    ranks: dict[str, dict[str, list[npt.NDArray[np.float64]]]] = {
+        m: {g: [] for g in groups} for m in methods}
     offset = n_corpus
     for group, texts in groups.items():
         rows = np.arange(offset, offset + len(texts))
@@ -502,20 +532,24 @@ def run_seeds(
             )
             for name, scorer in methods.items():
                 scores = scorer(task)
-                ranks[name].append(ranks_of(scores[held_rows], scores[:n_corpus]))
+                ranks[name][group].append(ranks_of(scores[held_rows], scores[:n_corpus]))
         log(f"  {group}: {args.splits} splits done")
 
     held_out = sum(len(texts) - args.profile_papers for texts in groups.values()) * args.splits
     notes.append(f"{held_out} held-out papers in {len(groups) * args.splits} queries (the same "
                  f"papers resampled): a Recall@50 of 0.005 is one paper in the top 50 once")
-    out = {}
-    for name, per_query in ranks.items():
-        out[name] = SeedResult(
+    def summary(per_query: list[npt.NDArray[np.float64]]) -> SeedResult:
+        return SeedResult(
             recall=statistics.fmean(float(np.mean(r <= 50)) for r in per_query),
             mrr=statistics.fmean(float(1.0 / r.min()) for r in per_query),
             median_rank=float(np.median(np.concatenate(per_query))),
         )
-    return out, notes
+
+    out: dict[str, dict[str, SeedResult]] = {}
+    for name, by_group in ranks.items():
+        out[name] = {g: summary(q) for g, q in by_group.items()}
+        out[name]["all"] = summary([r for q in by_group.values() for r in q])
+    return out, families, notes
 
 
 # --- retraining speed -------------------------------------------------------------------
@@ -525,7 +559,7 @@ def retrain_timing(
     corpus: Vectors, corpus_texts: list[str], corpus_terms: Any, vocabulary: Vocabulary,
     background_size: int, seed: int,
 ) -> list[tuple[str, float]]:
-    """Per-request costs of the feed: every rating refits, candidates get tf-idf rows."""
+    """Per-request costs of the feed with the default ranker: every rating refits."""
     rng = np.random.default_rng(seed)
     picks = rng.choice(len(corpus), 50 + background_size + 60, replace=False)
     positives = [RatedPaper(int(i), "", corpus[i], terms=corpus_terms[int(i)])
@@ -545,11 +579,8 @@ def retrain_timing(
         refits.append((time.perf_counter() - t0) * 1e3)
     rows = rng.choice(len(corpus), 2000, replace=False)
     t0 = time.perf_counter()
-    terms = vocabulary.transform([corpus_texts[i] for i in rows])
+    vocabulary.transform([corpus_texts[i] for i in rows])
     transform_ms = (time.perf_counter() - t0) * 1e3
-    t0 = time.perf_counter()
-    profile.score(corpus[rows[:1000]], terms[:1000])
-    score_1k = (time.perf_counter() - t0) * 1e3
     t0 = time.perf_counter()
     profile.score(corpus[rows[:1000]])
     score_1k_embeddings = (time.perf_counter() - t0) * 1e3
@@ -557,13 +588,14 @@ def retrain_timing(
     profile.score(corpus, corpus_terms)
     score_all = (time.perf_counter() - t0) * 1e3
     return [
-        (f"background Gram matrix, once per background ({background_size:,} papers)", gram_ms),
-        ("first fit: 50 positives", first_ms),
+        (f"background Gram matrix, once per background ({background_size:,} papers; "
+         "linear and blend methods only)", gram_ms),
+        ("first fit: 50 positives (standardised on the background)", first_ms),
         ("refit after one new rating, median of 60", float(np.median(refits))),
         ("refit after one new rating, 90th percentile", float(np.percentile(refits, 90))),
-        ("tf-idf rows of 2,000 candidate texts (the feed's shortlist)", transform_ms),
-        ("score 1,000 candidates", score_1k),
-        ("score 1,000 candidates, embeddings only (no tf-idf rows)", score_1k_embeddings),
+        ("tf-idf rows of 2,000 candidate texts (the feed's shortlist; only with a lexical "
+         "part, not the default)", transform_ms),
+        ("score 1,000 candidates", score_1k_embeddings),
         (f"score the whole corpus ({len(corpus):,})", score_all),
     ]
 
@@ -577,24 +609,32 @@ def ratio(numerator: float, denominator: float) -> str:
     return f"{numerator / denominator:.2f}"
 
 
-def print_gold(results: dict[str, GoldResult], n_researchers: int, dropped: int,
+def baseline_names(results: dict[str, Any]) -> list[str]:
+    return [n for n in (MEAN, MAX, TFIDF, BM25) if n in results]
+
+
+def print_gold(results: dict[str, GoldResult], families: list[Family], dropped: int,
                args: argparse.Namespace) -> None:
-    ours = results["paperfeed"]
+    ours = results[PRODUCT]
+    n_researchers = len(ours.per_researcher)
     print(f"\n## a. Reviewer gold standard ({n_researchers} researchers, {args.evaluations.name}; "
           f"profiles of the {args.profile_size} most recent papers, {args.draws} draws)\n")
     if dropped:
         print(f"{dropped} ratings of papers without title or abstract left out.\n")
-    print(f"paperfeed: loss {ours.loss:.3f} (95% bootstrap CI over researchers "
-          f"{ours.loss_ci[0]:.3f}-{ours.loss_ci[1]:.3f}), Kendall's tau {ours.tau:.3f}\n")
+    print(f"paperfeed as shipped ({DEFAULT_PARAMS.method}"
+          + (f", T={DEFAULT_PARAMS.temperature:g}" if DEFAULT_PARAMS.method == "softmax" else "")
+          + f"): loss {ours.loss:.3f} (95% bootstrap CI over researchers "
+          f"{ours.loss_ci[0]:.3f}-{ours.loss_ci[1]:.3f}), Kendall's tau {ours.tau:.3f}. Its "
+          "configuration was chosen on the 29 dev researchers (see the cross-validation table "
+          "below): on that file this is an in-sample figure, on any other it is held out.\n")
     print("Loss: lower is better (0.5 = chance); tau: higher is better. "
           "Ratios > 1 mean paperfeed is better.\n")
     print("| baseline | loss (baseline) | loss (paperfeed) | loss ratio baseline/paperfeed "
           "| paperfeed - baseline, 95% CI | tau (baseline) | tau (paperfeed) "
           "| tau ratio paperfeed/baseline |")
     print("|---|---|---|---|---|---|---|---|")
-    for name, result in results.items():
-        if name == "paperfeed" or name.startswith("cand:"):
-            continue
+    for name in baseline_names(results):
+        result = results[name]
         low, high = ours.difference_ci(result)
         print(f"| {name} | {result.loss:.3f} | {ours.loss:.3f} | {ratio(result.loss, ours.loss)} "
               f"| {ours.loss - result.loss:+.3f} ({low:+.3f} to {high:+.3f}) "
@@ -606,44 +646,176 @@ def print_gold(results: dict[str, GoldResult], n_researchers: int, dropped: int,
     print("|---|---|---|---|---|")
     for name, loss, source in REPORTED:
         print(f"| {name} | {loss:.2f} | {source} | {ours.loss:.3f} | {ratio(loss, ours.loss)} |")
-    candidates = {n: r for n, r in results.items() if n.startswith("cand:")}
-    if candidates:
-        print("\nModel choice (same draws; 'cand:' rows are paperfeed.rank.profile with other "
-              "parameters unless marked):\n")
-        print("| candidate | loss | 95% CI | tau | loss ratio candidate/paperfeed |")
-        print("|---|---|---|---|---|")
-        for name, result in candidates.items():
-            print(f"| {name.removeprefix('cand: ')} | {result.loss:.3f} | "
-                  f"{result.loss_ci[0]:.3f}-{result.loss_ci[1]:.3f} | {result.tau:.3f} | "
-                  f"{ratio(result.loss, ours.loss)} |")
+    configs = [c for f in families if not f.baseline for c in f.configs]
+    if configs:
+        print("\nEvery configuration of the grid on all researchers of this file (in-sample "
+              "when this is the file that chose; same draws):\n")
+        print("| configuration | loss | 95% CI | tau |")
+        print("|---|---|---|---|")
+        for name in configs:
+            r = results[name]
+            print(f"| {name} | {r.loss:.3f} | {r.loss_ci[0]:.3f}-{r.loss_ci[1]:.3f} | "
+                  f"{r.tau:.3f} |")
 
 
-def print_seeds(results: dict[str, SeedResult], notes: list[str], n_corpus: int,
-                args: argparse.Namespace) -> None:
-    ours = results["paperfeed"]
+def fold_plan(args: argparse.Namespace, researchers: list[str]) -> tuple[FoldPlan, str]:
+    """The committed folds when they cover exactly these researchers, else fresh ones."""
+    if args.folds.is_file():
+        plan = FoldPlan.load(args.folds)
+        if sorted(plan.researchers) == sorted(researchers):
+            return plan, f"folds from {args.folds.name} (seeds {plan.seeds})"
+    plan = FoldPlan.make(researchers, args.k, args.fold_seeds, args.inner_k)
+    if args.write_folds:
+        args.folds.parent.mkdir(parents=True, exist_ok=True)
+        args.folds.write_text(plan.to_json(), encoding="utf-8")
+        return plan, f"folds written to {args.folds} (seeds {plan.seeds})"
+    return plan, (f"folds made for this file's researchers (not those of {args.folds.name}), "
+                  f"seeds {plan.seeds}")
+
+
+UNION = "**rule: lowest loss over the 13 embedding configurations (paperfeed's rule)**"
+ONE_SE = "rule: simplest family within 1 SE of the best (inner CV; the rule first written)"
+
+
+def embedding_families(families: list[Family]) -> list[Family]:
+    """The 0- and 1-knob embedding families (mean, max, smooth max, top-k, mean/max mix)."""
+    return [f for f in families if not f.tuned_on_dev and f.name not in (TFIDF, BM25)]
+
+
+def one_se_rule(families: list[Family], inner_k: int, seed: int) -> ranker_cv.Rule:
+    """ranker_cv.simplest_within_one_se over the embedding families."""
+    return ranker_cv.simplest_within_one_se(embedding_families(families), inner_k, seed)
+
+
+def product_rule(families: list[Family]) -> ranker_cv.Rule:
+    """What chose paperfeed's configuration: the lowest pooled loss over every embedding
+    configuration of the grid (mean and max cosine included)."""
+    return ranker_cv.argmin_rule([c for f in embedding_families(families) for c in f.configs])
+
+
+def cross_validate_gold(results: dict[str, GoldResult], families: list[Family],
+                        args: argparse.Namespace) -> None:
+    researchers = sorted(results[PRODUCT].per_researcher)
+    plan, source = fold_plan(args, researchers)
+    table = {name: r.per_researcher for name, r in results.items()}
+    seed = plan.seeds[0]
+    outcomes = [ranker_cv.evaluate(f.name, ranker_cv.argmin_rule(f.configs), table, plan)
+                for f in families]
+    tuned = {f.name for f in families if f.tuned_on_dev}
+    knobs = {f.name: str(f.knobs) for f in families}
+    if len(families) > len(baseline_names(results)):
+        outcomes.append(ranker_cv.evaluate(UNION, product_rule(families), table, plan))
+        outcomes.append(ranker_cv.evaluate(ONE_SE, one_se_rule(families, plan.inner_k, seed),
+                                           table, plan))
+        knobs |= {UNION: "1 of 13", ONE_SE: "family + 1"}
+        chosen = product_rule(families)(table, researchers)
+        print(f"\npaperfeed's rule on all {len(researchers)} researchers of this file chooses: "
+              f"**{chosen}** (loss {ranker_cv.pooled(table[chosen], researchers):.3f} on them, "
+              f"in-sample).")
+    outcomes.append(ranker_cv.evaluate(PRODUCT, ranker_cv.argmin_rule([PRODUCT]), table, plan))
+    knobs[PRODUCT] = "fixed"
+    n_folds = sum(len(f) for f in plan.repeats)
+    boot = np.random.default_rng(args.seed)
+    resamples = [boot.choice(len(researchers), len(researchers))
+                 for _ in range(args.bootstrap)]
+    sampled = {o.name: ranker_cv.bootstrap(o.per_researcher(), resamples, researchers)
+               for o in outcomes}
+    by_name = {o.name: o for o in outcomes}
+    print(f"\n### Leave-researchers-out cross-validation ({plan.k} folds over the "
+          f"{len(researchers)} researchers x {len(plan.seeds)} seeds = {n_folds} held-out "
+          f"folds; {source})\n")
+    print("Each row is a grid: in every outer fold it is chosen on the other folds (lowest "
+          "pooled loss, or the rule as named) and scored on the held-out fold, which never "
+          "chose. Chosen-on: pooled loss on the training folds (mean over folds). Held-out: "
+          "each researcher scored by the configuration chosen without them, pooled over all "
+          "researchers (mean over seeds), with a 95% bootstrap CI over researchers; gap = "
+          "held-out - chosen-on. Per-fold spread: mean and sd of the pooled loss of each "
+          f"held-out fold (about {len(researchers) / plan.k:.0f} researchers each). "
+          "Differences to the baselines are paired "
+          "(same researchers, same resamples).\n")
+    print("| model (grid) | knobs | chosen (in how many folds) | chosen-on loss (training folds) "
+          "| held-out loss, 95% CI | gap | held-out folds: mean (sd) "
+          "| minus mean-embedding, 95% CI | minus max-embedding, 95% CI |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for o in outcomes:
+        counts: dict[str, int] = {}
+        for c in o.choices:
+            counts[c] = counts.get(c, 0) + 1
+        chosen_text = "; ".join(f"{c} ({n})" for c, n in
+                                sorted(counts.items(), key=lambda kv: -kv[1]))
+        if len(counts) == 1 and len(o.choices) == n_folds and o.name == next(iter(counts)):
+            chosen_text = "—"
+        low, high = ranker_cv.interval(sampled[o.name])
+        diffs = []
+        for base in (MEAN, MAX):
+            if base in by_name:
+                d = sampled[o.name] - sampled[base]
+                point = o.pooled_out_of_fold() - by_name[base].pooled_out_of_fold()
+                lo, hi = ranker_cv.interval(d)
+                diffs.append(f"{point:+.3f} ({lo:+.3f} to {hi:+.3f})")
+            else:
+                diffs.append("—")
+        note = (" (tuned on all dev researchers and both seed groups: not held out on the "
+                "dev file)" if o.name in tuned else "")
+        if o.name == PRODUCT:
+            note = (" (chosen by paperfeed's rule on all dev researchers: not held out on the "
+                    "dev file)")
+        held = o.pooled_out_of_fold()
+        chosen_on = statistics.fmean(o.chosen_on)
+        print(f"| {o.name}{note} | {knobs.get(o.name, '?')} | {chosen_text} "
+              f"| {chosen_on:.3f} | {held:.3f} ({low:.3f}-{high:.3f}) | {held - chosen_on:+.3f} "
+              f"| {statistics.fmean(o.held_out):.3f} ({statistics.stdev(o.held_out):.3f}) "
+              f"| {diffs[0]} | {diffs[1]} |")
+
+
+def print_seeds(results: dict[str, dict[str, SeedResult]], families: list[Family],
+                notes: list[str], n_corpus: int, args: argparse.Namespace) -> None:
+    ours = results[PRODUCT]["all"]
     print(f"\n## b. Leave-group-out on seed publication lists ({args.profile_papers} papers as "
           f"the profile, the rest among {n_corpus:,} corpus papers; {args.splits} splits "
           f"per group)\n")
     for note in notes:
         print(f"- {note}")
-    print("\nRecall@50 and MRR: higher is better. Ratios > 1 mean paperfeed is better.\n")
+    print("\nRecall@50 and MRR: higher is better. Ratios > 1 mean paperfeed is better. "
+          "paperfeed's configuration was chosen on the gold standard alone, so on this task "
+          "every figure of it is held out.\n")
     print("| baseline | R@50 (baseline) | R@50 (paperfeed) | R@50 ratio | MRR (baseline) "
           "| MRR (paperfeed) | MRR ratio | median rank (baseline) | median rank (paperfeed) |")
     print("|---|---|---|---|---|---|---|---|---|")
-    for name, r in results.items():
-        if name == "paperfeed" or name.startswith("cand:"):
-            continue
+    for name in baseline_names(results):
+        r = results[name]["all"]
         print(f"| {name} | {r.recall:.3f} | {ours.recall:.3f} | {ratio(ours.recall, r.recall)} "
               f"| {r.mrr:.4f} | {ours.mrr:.4f} | {ratio(ours.mrr, r.mrr)} "
               f"| {r.median_rank:,.0f} | {ours.median_rank:,.0f} |")
-    candidates = {n: r for n, r in results.items() if n.startswith("cand:")}
-    if candidates:
-        print("\nModel choice on the same splits:\n")
-        print("| candidate | R@50 | MRR | median rank |")
-        print("|---|---|---|---|")
-        for name, r in candidates.items():
-            print(f"| {name.removeprefix('cand: ')} | {r.recall:.3f} | {r.mrr:.4f} "
-                  f"| {r.median_rank:,.0f} |")
+    groups = [g for g in results[PRODUCT] if g != "all"]
+    if len(groups) < 2:
+        return
+    print(f"\n### Leave-group-out choice ({len(groups)} groups: each grid is chosen on one "
+          "group by MRR over its splits, then scored on the other group)\n")
+    print("| model (grid) | knobs | " + " | ".join(
+        f"chosen on the other groups → {g}: configuration, MRR, R@50, median rank"
+        for g in groups) + " | chosen-on MRR (mean) | held-out MRR (mean) | gap "
+        "| held-out R@50 (mean) |")
+    print("|---|---|" + "---|" * len(groups) + "---|---|---|---|")
+    fixed = [Family(PRODUCT, 0, (PRODUCT,))]
+    for family in [*families, *fixed]:
+        cells, chosen_on, held, recall = [], [], [], []
+        for g in groups:
+            train = [h for h in groups if h != g]
+            choice = max(family.configs, key=lambda c: statistics.fmean(
+                results[c][h].mrr for h in train))
+            r = results[choice][g]
+            chosen_on.append(statistics.fmean(results[choice][h].mrr for h in train))
+            held.append(r.mrr)
+            recall.append(r.recall)
+            label = "" if len(family.configs) == 1 else f"{choice}, "
+            cells.append(f"{label}{r.mrr:.4f}, {r.recall:.3f}, {r.median_rank:,.0f}")
+        tag = " (tuned on these groups: not held out)" if family.tuned_on_dev else ""
+        print(f"| {family.name}{tag} | {family.knobs if family.name != PRODUCT else 'fixed'} | "
+              + " | ".join(cells)
+              + f" | {statistics.fmean(chosen_on):.4f} | {statistics.fmean(held):.4f} "
+              f"| {statistics.fmean(held) - statistics.fmean(chosen_on):+.4f} "
+              f"| {statistics.fmean(recall):.3f} |")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -668,7 +840,20 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--bootstrap", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-candidates", action="store_true",
-                        help="skip the model-choice candidates (faster)")
+                        help="only paperfeed and the baselines, no model-choice grid (faster)")
+    parser.add_argument("--folds", type=Path,
+                        default=ranker_cv.SPLITS_DIR / "reviewer-dev-folds.json",
+                        help="folds over researchers; used when they cover exactly the "
+                             "researchers of --evaluations, else folds are made with "
+                             "--k and --fold-seeds")
+    parser.add_argument("--k", type=int, default=5, help="outer folds over researchers")
+    parser.add_argument("--fold-seeds", type=int, nargs="+", default=[0, 1, 2],
+                        help="one repetition of the k folds per seed")
+    parser.add_argument("--inner-k", type=int, default=4,
+                        help="inner folds of the choice rule (inside the training folds)")
+    parser.add_argument("--write-folds", action="store_true",
+                        help="write fresh folds to --folds when it does not match")
+    parser.add_argument("--no-timing", action="store_true", help="skip the retraining speed")
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
@@ -694,24 +879,27 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     print("# Recommendation quality of paperfeed.rank.profile\n")
     settings = vocabulary.settings
-    print(f"Corpus: {len(keys):,} papers in {catalog.store.data_dir} ({model_id}). Ranker "
-          f"parameters: {DEFAULT_PARAMS.method}, ridge {DEFAULT_PARAMS.ridge}, blend "
-          f"{DEFAULT_PARAMS.blend}, temperature {DEFAULT_PARAMS.temperature}; lexical part "
-          f"{DEFAULT_PARAMS.lexical} (temperature {DEFAULT_PARAMS.lexical_temperature}) over "
+    print(f"Corpus: {len(keys):,} papers in {catalog.store.data_dir} ({model_id}). paperfeed "
+          f"runs with its defaults: {DEFAULT_PARAMS}. The lexical parts (previous ranker) use "
           f"the corpus vocabulary ({len(vocabulary):,} terms, 1-{settings.max_ngram}-grams, "
           f"min_df {settings.min_df}, fitted on {vocabulary.n_docs:,} of "
           f"{vocabulary.corpus_size:,} papers in {vocabulary_s:.0f} s); background "
-          f"{args.background:,} corpus papers. "
-          f"Tuned on the dev split (the 29 researchers of the dev evaluations file and the dev "
-          f"seed groups).")
+          f"{args.background:,} corpus papers. paperfeed's configuration was chosen by "
+          f"leave-researchers-out cross-validation on the 29 researchers of the dev "
+          f"evaluations file (the rule below).")
 
-    gold, n_researchers, dropped = run_gold(args, corpus, corpus_terms, vocabulary, embedder,
-                                            not args.no_candidates)
-    print_gold(gold, n_researchers, dropped, args)
+    gold, families, dropped = run_gold(args, corpus, corpus_terms, vocabulary, embedder,
+                                       not args.no_candidates)
+    print_gold(gold, families, dropped, args)
+    cross_validate_gold(gold, families, args)
     if args.seeds:
-        seeds, notes = run_seeds(args, corpus_texts, corpus, corpus_terms, vocabulary, embedder,
-                                 not args.no_candidates)
-        print_seeds(seeds, notes, len(keys), args)
+        seeds, seed_families, notes = run_seeds(args, corpus_texts, corpus, corpus_terms,
+                                                vocabulary, embedder, not args.no_candidates)
+        print_seeds(seeds, seed_families, notes, len(keys), args)
+    if args.no_timing:
+        print(f"\nTotal run time {time.perf_counter() - started:.0f} s.")
+        catalog.close()
+        return
 
     print(f"\n## Retraining speed (50 positives, {args.background:,} background papers, "
           f"{os.cpu_count()} cores)\n")

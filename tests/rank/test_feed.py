@@ -11,6 +11,7 @@ from paperfeed.accounts import Accounts
 from paperfeed.catalog import Catalog
 from paperfeed.index.vocabulary import VOCABULARY_FILE
 from paperfeed.rank.feed import Feed
+from paperfeed.rank.profile import RankerParams
 from paperfeed.records import PaperRecord
 from paperfeed.store.personal import Personal
 from tests.index.conftest import FakeEmbedder
@@ -50,9 +51,26 @@ def user_owning(catalog: Catalog, *arxiv_ids: str) -> int:
     return user
 
 
-def test_the_feed_fits_the_vocabulary_and_ranks_with_the_lexical_part(catalog: Catalog) -> None:
+def test_the_default_feed_ranks_with_the_top_2_mean_and_names_shared_terms(
+    catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def not_needed() -> None:
+        raise AssertionError("the default ranker has no lexical part: no vocabulary to load")
+
+    monkeypatch.setattr(catalog, "vocabulary", not_needed)
     user = user_owning(catalog, "2503.90001", "2503.90002")
     feed = Feed(catalog)
+    profile = feed.profile(user)
+    assert profile is not None and profile.method == "topk" and not profile.lexical
+    picks = feed.picks(user, None, 5)
+    lidar = catalog.store.find("2503.90003")
+    assert lidar is not None and picks[0].paper_id == lidar.id
+    assert "shared terms: lidar" in picks[0].reason
+
+
+def test_the_feed_fits_the_vocabulary_and_ranks_with_the_lexical_part(catalog: Catalog) -> None:
+    user = user_owning(catalog, "2503.90001", "2503.90002")
+    feed = Feed(catalog, params=RankerParams(method="blend", lexical=0.3))
     profile = feed.profile(user)
     assert profile is not None and profile.lexical
     assert (catalog.store.data_dir / "index" / VOCABULARY_FILE).exists()
@@ -70,7 +88,7 @@ def test_the_feed_ranks_on_embeddings_alone_without_a_vocabulary(
 
     monkeypatch.setattr(catalog, "vocabulary", unwritable)
     user = user_owning(catalog, "2503.90001", "2503.90002")
-    feed = Feed(catalog)
+    feed = Feed(catalog, params=RankerParams(method="blend", lexical=0.3))
     profile = feed.profile(user)
     assert profile is not None and not profile.lexical
     picks = feed.picks(user, None, 5)

@@ -53,7 +53,7 @@ def own_papers(vectors: Matrix, start: int = 1) -> list[RatedPaper]:
     return [RatedPaper(start + i, f"Paper {start + i}", v, "own") for i, v in enumerate(vectors)]
 
 
-@pytest.mark.parametrize("method", ["blend", "softmax", "max", "mean", "linear"])
+@pytest.mark.parametrize("method", ["topk", "blend", "softmax", "max", "mean", "linear"])
 def test_cold_start_ranks_papers_near_your_own_first(
     method: str, rng: np.random.Generator, topics: Matrix, background: Background
 ) -> None:
@@ -67,13 +67,55 @@ def test_cold_start_ranks_papers_near_your_own_first(
     assert [s for _, s in ranked] == sorted((s for _, s in ranked), reverse=True)
 
 
+def test_the_default_is_the_mean_of_the_two_nearest_positives(
+    rng: np.random.Generator, topics: Matrix
+) -> None:
+    assert (DEFAULT_PARAMS.method, DEFAULT_PARAMS.top_k, DEFAULT_PARAMS.lexical) == ("topk", 2, 0)
+    positives = np.vstack([around(topics[0], 3, rng), around(topics[1], 2, rng)])
+    candidates = unit(rng.standard_normal((12, DIM)))
+    profile = Profile.fit(own_papers(positives))  # no background: raw scores
+    cosines = np.sort(unit(candidates) @ unit(positives).T, axis=1)
+    np.testing.assert_allclose(profile.score(candidates), cosines[:, -2:].mean(axis=1),
+                               atol=1e-5)
+    # k = 1 is the maximum; k at least the profile size is the mean cosine.
+    one = Profile.fit(own_papers(positives), params=RankerParams(top_k=1))
+    np.testing.assert_allclose(one.score(candidates), cosines[:, -1], atol=1e-5)
+    many = Profile.fit(own_papers(positives), params=RankerParams(top_k=50))
+    np.testing.assert_allclose(many.score(candidates), cosines.mean(axis=1), atol=1e-5)
+
+
+def test_top_k_prefers_a_paper_near_two_positives_to_one_near_a_single_outlier(
+    background: Background,
+) -> None:
+    # One positive stands alone on axis 2; two sit close together on axis 0.
+    axes = np.eye(DIM)
+    rated = own_papers(np.vstack([axes[0], unit(axes[0] + 0.1 * axes[3])[0], axes[2]]))
+    near_pair = unit(axes[0] + 0.3 * axes[1])[0]
+    near_outlier = unit(axes[2] + 0.2 * axes[1])[0]
+    # The maximum prefers the paper by the outlier; the top-2 mean the paper by the pair.
+    candidates = np.vstack([near_pair, near_outlier])
+    by_max = Profile.fit(rated, background, RankerParams(method="max")).score(candidates)
+    by_top2 = Profile.fit(rated, background).score(candidates)
+    assert by_max[1] > by_max[0]
+    assert by_top2[0] > by_top2[1]
+
+
+def test_top_k_must_be_a_positive_integer() -> None:
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="top_k"):
+            RankerParams(top_k=bad)  # type: ignore[arg-type]
+
+
 def test_cold_start_without_background_falls_back_to_neighbours(
     rng: np.random.Generator, topics: Matrix
 ) -> None:
-    profile = Profile.fit(own_papers(around(topics[0], 3, rng)))
+    profile = Profile.fit(own_papers(around(topics[0], 3, rng)), params=RankerParams(
+        method="blend"))
     assert profile.method == "softmax"
     scores = profile.score(np.vstack([around(topics[0], 2, rng), around(topics[1], 2, rng)]))
     assert scores[:2].min() > scores[2:].max()
+    # The default needs no background at all.
+    assert Profile.fit(own_papers(around(topics[0], 3, rng))).method == "topk"
 
 
 def test_a_thumbs_down_pushes_its_neighbours_down(
@@ -331,6 +373,10 @@ LEXICAL_TEXTS = [
 ]
 
 
+# The ranker of issue 5: the lexical part is an option of the blend, off by default.
+ISSUE5 = RankerParams(method="blend", lexical=0.3)
+
+
 @pytest.fixture(scope="module")
 def vocabulary() -> Vocabulary:
     return Vocabulary.fit(LEXICAL_TEXTS * 3, settings=TfidfSettings(min_df=1))
@@ -343,7 +389,7 @@ def lexical_background(vocabulary: Vocabulary, n: int = 300) -> Background:
 
 
 def lexical_profile(vocabulary: Vocabulary, background: Background, topic: Matrix,
-                    rng: np.random.Generator, params: RankerParams = DEFAULT_PARAMS) -> Profile:
+                    rng: np.random.Generator, params: RankerParams = ISSUE5) -> Profile:
     texts = ["Lidar semantic segmentation of point clouds.",
              "Lidar-based localisation in urban scenes."]
     terms = vocabulary.transform(texts)
@@ -382,9 +428,9 @@ def test_without_tf_idf_rows_the_score_is_the_embedding_blend(
     background = lexical_background(vocabulary)
     profile = lexical_profile(vocabulary, background, topics[0], np.random.default_rng(1))
     plain = Profile.fit([RatedPaper(p.id, p.title, p.vector) for p in profile.rated],
-                        Background(background.vectors))
+                        Background(background.vectors), RankerParams(method="blend"))
     off = lexical_profile(vocabulary, background, topics[0], np.random.default_rng(1),
-                          RankerParams(lexical=0.0))
+                          RankerParams(method="blend", lexical=0.0))
     candidates = unit(rng.standard_normal((20, DIM)))
     terms = vocabulary.transform(LEXICAL_TEXTS * 2 + ["", "lidar", "", ""])
     assert not plain.lexical and not off.lexical
@@ -399,7 +445,7 @@ def test_the_lexical_part_is_standardised_on_the_background(
 ) -> None:
     background = lexical_background(vocabulary)
     profile = lexical_profile(vocabulary, background, topics[0], rng,
-                              RankerParams(lexical=1.0))
+                              RankerParams(method="blend", lexical=1.0))
     scores = profile.score(background.vectors, background.terms)
     assert scores.mean() == pytest.approx(0.0, abs=1e-9)
     assert scores.std() == pytest.approx(1.0, abs=1e-6)
@@ -423,13 +469,18 @@ def test_the_lexical_part_needs_background_rows_and_a_positive_row(
     # A background without tf-idf rows: nothing to standardise on, so no lexical part.
     assert not lexical_profile(vocabulary, background, topics[0], rng).lexical
     # No positive with a row.
-    bare = Profile.fit(own_papers(around(topics[0], 2, rng)), lexical_background(vocabulary))
+    bare = Profile.fit(own_papers(around(topics[0], 2, rng)), lexical_background(vocabulary),
+                       ISSUE5)
     assert not bare.lexical
     # Cold start without a background, and the plain kNN baselines, stay embeddings only.
     assert not Profile.fit(
-        [RatedPaper(1, "x", topics[0], "own", vocabulary.transform(["lidar"]))]).lexical
+        [RatedPaper(1, "x", topics[0], "own", vocabulary.transform(["lidar"]))],
+        params=ISSUE5).lexical
     assert not lexical_profile(vocabulary, lexical_background(vocabulary), topics[0], rng,
-                               RankerParams(method="max")).lexical
+                               RankerParams(method="max", lexical=0.3)).lexical
+    # The default ranker (top-2 mean) has no lexical part even when rows are there.
+    assert not lexical_profile(vocabulary, lexical_background(vocabulary), topics[0], rng,
+                               DEFAULT_PARAMS).lexical
 
 
 def test_bad_tf_idf_rows_raise_clear_errors(
@@ -448,7 +499,7 @@ def test_bad_tf_idf_rows_raise_clear_errors(
         Background(background.vectors, background.terms[:10])
     with pytest.raises(ValueError, match="width"):
         Profile.fit([RatedPaper(1, "x", topics[0], "own", sparse.csr_matrix((1, 3)))],
-                    background)
+                    background, ISSUE5)
     with pytest.raises(ValueError, match="lexical"):
         RankerParams(lexical=1.5)
     with pytest.raises(ValueError, match="temperatures"):
@@ -468,6 +519,6 @@ def test_lexical_scores_are_finite_for_any_nonnegative_rows(
                             sparse.csr_matrix(rng.random((40, 5))))
     rated = [RatedPaper(i, "", unit(rng.standard_normal(DIM))[0], "own",
                         sparse.csr_matrix(weights[i])) for i in range(2)]
-    profile = Profile.fit(rated, background, RankerParams(lexical=share))
+    profile = Profile.fit(rated, background, RankerParams(method="blend", lexical=share))
     scores = profile.score(unit(rng.standard_normal((4, DIM))), weights[2:])
     assert scores.shape == (4,) and np.all(np.isfinite(scores))

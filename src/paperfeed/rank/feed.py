@@ -5,13 +5,13 @@ up and down, saved papers, followed categories, authors and keywords), fitting
 their `Profile` (rank/profile.py) on the stored embeddings, and turning the
 newest papers into picks with a reason each: the pick source behind the feed
 page, the email digest and the personal Atom feed. The profile is refitted on
-every call (a ridge solve over a few hundred vectors, a few milliseconds), so
-a rating counts at once.
+every call (a few milliseconds), so a rating counts at once.
 
 Scoring is two-stage: embeddings score every candidate, then the best
-`SHORTLIST` get the full score with the lexical part (tf-idf rows over the
-catalog's vocabulary), because turning texts into tf-idf rows is the costly
-step. The same read of the shortlist's texts feeds the "shared terms" reasons.
+`SHORTLIST` are read once for the "shared terms" reasons. When the ranker's
+parameters include a lexical part (not the default since issue 12; see
+rank/profile.py) the shortlist is re-scored with it, from tf-idf rows over the
+catalog's vocabulary, because turning texts into tf-idf rows is the costly step.
 """
 
 from __future__ import annotations
@@ -31,7 +31,14 @@ from paperfeed.catalog import Catalog
 from paperfeed.index.vocabulary import Vocabulary
 from paperfeed.latex import clean_latex
 from paperfeed.rank.picks import Pick, PickSource
-from paperfeed.rank.profile import Background, Profile, RatedPaper, diversify
+from paperfeed.rank.profile import (
+    DEFAULT_PARAMS,
+    Background,
+    Profile,
+    RankerParams,
+    RatedPaper,
+    diversify,
+)
 from paperfeed.rank.terms import document_frequencies, shared_terms
 from paperfeed.store import models as m
 from paperfeed.store.browse import LISTED
@@ -67,9 +74,11 @@ class Follows:
 class Feed:
     """Picks for the users of one catalog."""
 
-    def __init__(self, catalog: Catalog, *, seed: int = 13) -> None:
+    def __init__(self, catalog: Catalog, *, seed: int = 13,
+                 params: RankerParams = DEFAULT_PARAMS) -> None:
         self.catalog = catalog
         self._seed = seed
+        self.params = params
         # Keyed by the index size: new papers bring a fresh sample and a vocabulary check.
         # The vocabulary is kept with the background whose tf-idf rows it made.
         self._background: tuple[int, Background, Vocabulary | None] | None = None
@@ -129,7 +138,7 @@ class Feed:
         return self._model()[0]
 
     def warm(self) -> None:
-        """Load the background sample and the vocabulary now (a server's start-up)."""
+        """Load the background sample (and the vocabulary, for a lexical part) now."""
         self._model()
 
     def _model(self) -> tuple[Background | None, Vocabulary | None]:
@@ -141,10 +150,12 @@ class Feed:
         keys = sorted(index.keys())
         if len(keys) < 50:
             return None, None
-        try:
-            vocabulary: Vocabulary | None = self.catalog.vocabulary()
-        except OSError:
-            vocabulary = None  # e.g. a read-only data directory: rank on embeddings alone
+        vocabulary: Vocabulary | None = None
+        if self.params.uses_lexical:  # the default ranker has no lexical part: no vocabulary
+            try:
+                vocabulary = self.catalog.vocabulary()
+            except OSError:
+                vocabulary = None  # e.g. a read-only data directory: rank on embeddings alone
         if vocabulary is not None and not len(vocabulary):
             vocabulary = None
         sample = random.Random(self._seed).sample(keys, min(BACKGROUND_SIZE, len(keys)))
@@ -185,7 +196,7 @@ class Feed:
                   for i, (k, v) in enumerate(zip(keys, vectors, strict=True))]
         if not any(p.source != "down" for p in papers):
             return None  # positives not indexed yet
-        return Profile.fit(papers, background), texts, vocabulary
+        return Profile.fit(papers, background, self.params), texts, vocabulary
 
     # --- picks --------------------------------------------------------------------
 

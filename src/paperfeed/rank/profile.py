@@ -7,24 +7,26 @@ MMR re-ranking that keeps near-duplicates apart in a feed. It never touches
 the store, the index or the embedder: callers pass unit vectors, ids and
 titles, and get numbers back.
 
-The model is a blend, chosen by measurement (benchmarks/bench_recommend.py):
-half a smooth maximum of the cosine to the positives (kNN: a multi-topic
-person is close to one of their papers, not to their average), half a
-class-weighted linear classifier of positives against the background and the
-thumbs-down papers (arxiv-sanity-lite's per-user SVM, here a ridge classifier
-solved in closed form, so a new rating refits in a few milliseconds). Each
-half is standardised by its scores over the background, so the two are on one
-scale and a score reads as "standard deviations above a random paper".
-Without a background (or with `method="softmax"`) the kNN half ranks alone.
+The default model, chosen by leave-researchers-out cross-validation
+(benchmarks/bench_recommend.py, docs/decisions/ranker.md), is the simplest
+that won on held-out researchers: the mean of the two highest cosines between a
+paper and the positives ("topk", k = 2). A multi-topic person is close to some
+of their papers, not to their average, and two neighbours are steadier than one.
+A thumbs-down subtracts `negative_penalty` times the highest cosine to a
+thumbs-down paper. With a background sample the score is standardised on it, so
+it reads as "standard deviations above a random paper" (the feed's follow bonus
+relies on that scale); without one it is the raw cosine score.
 
-An optional lexical part adds what embeddings blur: rare words a paper shares
-with the positives. When the rated papers and the background carry tf-idf
-rows (index/vocabulary.py) it is the log of the smooth maximum of the tf-idf
-cosine to the positives, standardised on the background like the rest, and
-takes `RankerParams.lexical` of the score. The log matters: most background
-papers share no word with the positives, so a related paper's raw cosine sits
-tens of standard deviations up and would drown the embeddings. Without tf-idf
-rows the score is the embedding blend alone.
+The other methods stay for comparison and for callers who ask for them: "max",
+"mean" (centroid cosine), "softmax" (a smooth maximum with a temperature),
+"linear" (a class-weighted ridge classifier of the positives against the
+background and the thumbs-down papers, solved in closed form) and "blend" (half
+smooth max, half ridge: the ranker of issue 5). With those, an optional lexical
+part (`RankerParams.lexical`) adds the log of the smooth maximum of the tf-idf
+cosine to the positives, standardised on the background's tf-idf rows
+(index/vocabulary.py). The issue-5 ranker built from them scored worse than
+centroid cosine on researchers nobody had tuned on, and no better than the
+top-2 mean in cross-validation, so the default uses neither.
 """
 
 from __future__ import annotations
@@ -63,7 +65,7 @@ TermRows: TypeAlias = sparse.csr_matrix
 
 # Why a paper is in the profile; "down" (thumbs down) is the one negative source.
 Source = Literal["own", "up", "saved", "down"]
-Method = Literal["max", "mean", "softmax", "linear", "blend"]
+Method = Literal["topk", "max", "mean", "softmax", "linear", "blend"]
 
 # Weight of one positive in the linear half, by source. A saved paper says less
 # than a thumbs up or an authored paper (people save to read, not because it fits).
@@ -83,9 +85,13 @@ _LEXICAL_FLOOR = 0.01
 
 @dataclass(frozen=True)
 class RankerParams:
-    """How a profile scores. The defaults are the measured choice (see module docstring)."""
+    """How a profile scores. The defaults are the measured choice (see module docstring);
+    `method="blend", lexical=0.3` is the ranker of issue 5."""
 
-    method: Method = "blend"
+    method: Method = "topk"
+    # "topk": the mean of the `top_k` highest cosines to the positives (all of them when
+    # there are fewer); 1 is the plain maximum.
+    top_k: int = 2
     # Ridge penalty of the linear half, relative to class weights that sum to 1.
     ridge: float = 1e-3
     # Share of the linear half in the blend (the kNN half gets the rest).
@@ -98,16 +104,19 @@ class RankerParams:
     # Linear half: one thumbs-down weighs this many average positives.
     negative_weight: float = 1.0
     # Share of the lexical part (tf-idf cosine to the positives) when tf-idf rows are
-    # given; the embedding blend gets the rest. 0 turns it off.
-    lexical: float = 0.3
+    # given, for "softmax", "linear" and "blend"; the embedding score gets the rest.
+    # 0 (the default) turns it off; the ranker of issue 5 used 0.3.
+    lexical: float = 0.0
     # Temperature of the lexical part's smooth maximum over tf-idf cosines (near a max:
     # one positive sharing the rare words is enough).
     lexical_temperature: float = 0.02
     source_weights: Mapping[str, float] = field(default_factory=lambda: SOURCE_WEIGHTS)
 
     def __post_init__(self) -> None:
-        if self.method not in ("max", "mean", "softmax", "linear", "blend"):
+        if self.method not in ("topk", "max", "mean", "softmax", "linear", "blend"):
             raise ValueError(f"unknown method {self.method!r}")
+        if isinstance(self.top_k, bool) or not isinstance(self.top_k, int) or self.top_k < 1:
+            raise ValueError("top_k must be a positive integer")
         if not self.ridge > 0:
             raise ValueError("ridge must be positive")
         if not 0.0 <= self.blend <= 1.0:
@@ -120,6 +129,11 @@ class RankerParams:
             raise ValueError("negative_penalty and negative_weight must not be negative")
         if any(not w > 0 for w in self.source_weights.values()):
             raise ValueError("source weights must be positive")
+
+    @property
+    def uses_lexical(self) -> bool:
+        """True when profiles with these parameters add the lexical part (given tf-idf rows)."""
+        return self.lexical > 0 and self.method in ("softmax", "linear", "blend")
 
 
 DEFAULT_PARAMS = RankerParams()
@@ -262,6 +276,16 @@ def _smooth_max(
     return np.asarray((peak[:, 0] + np.log(mean_exp)) * temperature, dtype=np.float64)
 
 
+def _top_k_mean(similarities: npt.NDArray[np.floating], k: int) -> npt.NDArray[np.float64]:
+    """Per row: the mean of the k largest values (of all of them when a row has fewer)."""
+    width = similarities.shape[1]
+    if k >= width:
+        return np.asarray(similarities.mean(axis=1), dtype=np.float64)
+    # The k largest, unordered: a partition is linear in the profile size.
+    top = np.partition(similarities, width - k, axis=1)[:, width - k:]
+    return np.asarray(top.mean(axis=1), dtype=np.float64)
+
+
 class Profile:
     """One person's ranker. Build with `Profile.fit`; refit after a rating with `with_rated`."""
 
@@ -392,7 +416,7 @@ class Profile:
         at least one positive with a row; a positive without one is a zero row.
         """
         background = self.background
-        if (self.params.lexical == 0 or background is None or background.terms is None
+        if (not self.params.uses_lexical or background is None or background.terms is None
                 or self.method not in ("softmax", "linear", "blend")):
             return None
         rows = [p.terms for p in self._positive_papers]
@@ -425,9 +449,11 @@ class Profile:
 
     def _knn(self, unit: Vectors) -> npt.NDArray[np.float64]:
         similarities = unit @ self._positives.T
-        # "max" and "mean" are the plain kNN rankers; every other method uses the smooth max.
+        # "topk", "max" and "mean" are the plain kNN rankers; the others use the smooth max.
         method = self.params.method
-        if method == "max":
+        if method == "topk":
+            score = _top_k_mean(similarities, self.params.top_k)
+        elif method == "max":
             score = similarities.max(axis=1)
         elif method == "mean":
             centroid = self._positives.mean(axis=0)
@@ -474,7 +500,7 @@ class Profile:
             return np.zeros(0, dtype=np.float64)
         mean, std = self._knn_scale
         knn = (self._knn(unit) - mean) / std
-        if self.method in ("max", "mean", "softmax"):
+        if self.method in ("topk", "max", "mean", "softmax"):
             embedding = knn
         else:
             mean, std = self._linear_scale
