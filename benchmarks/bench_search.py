@@ -134,11 +134,9 @@ def load_sets(args: argparse.Namespace, embedder: beir.CachedEmbedder, tmp: Path
               ) -> tuple[list[EvalSet], list[PaperIndex]]:
     sets: list[EvalSet] = []
     indexes: list[PaperIndex] = []
-    if args.seeds and args.arxiv:
-        docs = querysets.researcher_corpus(args.seeds, args.arxiv)
-        expected = (querysets.HERE / args.queryset / "corpus-ids.txt").read_text().split()
-        if [d.id for d in docs] != expected:
-            raise SystemExit(f"the rebuilt corpus differs from {args.queryset}/corpus-ids.txt")
+    own_corpus = (querysets.root_of(args.queryset) / "corpus.jsonl").exists()
+    if (args.seeds and args.arxiv) or own_corpus:
+        docs = querysets.corpus_of(args.queryset, args.seeds, args.arxiv)
         qs = querysets.load(args.queryset)
         es = EvalSet(name=f"researcher ({args.queryset})", ids=[d.id for d in docs],
                      qrels=qs.qrels, cell=dict(qs.kind), part=dict(qs.part),
@@ -297,12 +295,13 @@ def nested_cv(table: Table, names: Sequence[str], dev: Sequence[str], cell: dict
 
 
 def mean_over(values: dict[str, float], qids: Sequence[str]) -> float:
-    return float(np.mean([values[q] for q in qids])) if qids else float("nan")
+    found = [values[q] for q in qids if q in values]
+    return float(np.mean(found)) if found else float("nan")
 
 
 def report(title: str, table: Table, pick: str, cv: dict[str, float], sets: Sequence[EvalSet],
            cell: dict[str, str], part: dict[str, str]) -> None:
-    print(f"\n## {title}: chosen on all dev queries: {pick}")
+    print(f"\n## {title}: {pick}")
     head = (f"{'cell':<16}{'n dev':>6}{'dev chosen-on':>14}{'dev CV':>8}{'dense':>8}"
             f"{'BM25':>8}{'n held':>7}{'held-out':>9}{'dense':>8}{'BM25':>8}{'old':>8}"
             f"{'gap':>8}")
@@ -333,6 +332,10 @@ def search_section(sets: Sequence[EvalSet], grid: Sequence[FusionParams]) -> Non
     part = {q: es.part[q] for es in sets for q in es.lists}
     names = [label(p) for p in grid]
     dev = [q for q in cell if part[q] == "dev"]
+    if not dev:  # another split, all held out: report the product's constants on it
+        report("search, the product's constants (no dev queries here)", table,
+               label(SEARCH_FUSION), {}, sets, cell, part)
+        return
     fold = folds_of(sets, dev)
     cv, chosen = nested_cv(table, names, dev, cell, fold)
     pick = choose(table, names, dev, cell)
@@ -345,7 +348,7 @@ def search_section(sets: Sequence[EvalSet], grid: Sequence[FusionParams]) -> Non
     for name, params in (("product", SEARCH_FUSION), ("old fixed", FIXED_FUSION)):
         print(f"  {'(' + name + ') ' + label(params):<32}"
               f"{objective(table, label(params), dev, cell):>8.4f}")
-    report("search", table, pick, cv, sets, cell, part)
+    report("search, chosen on all dev queries", table, pick, cv, sets, cell, part)
 
 
 def related_section(csf: EvalSet, index: PaperIndex, grid: Sequence[FusionParams]) -> None:
@@ -365,7 +368,7 @@ def related_section(csf: EvalSet, index: PaperIndex, grid: Sequence[FusionParams
     cv, chosen = nested_cv(table, names, qids, cell, fold)
     pick = choose(table, names, qids, cell)
     print(f"\nrelated(): folds chose: {', '.join(chosen)}")
-    report("related()", table, pick, cv, [csf], cell, part)
+    report("related(), chosen on all dev queries", table, pick, cv, [csf], cell, part)
     print(f"related() dense-only {mean_over(table['dense'], qids):.4f}; out-of-fold "
           f"{mean_over(cv, qids):.4f}; product {label(RELATED_FUSION)} "
           f"{mean_over(table[label(RELATED_FUSION)], qids):.4f}; old {label(FIXED_FUSION)} "
@@ -377,7 +380,9 @@ def main(argv: Sequence[str] | None = None) -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=Path, help="seed files (researcher query set corpus)")
     parser.add_argument("--arxiv", type=Path, help="arXiv daily jsonl.gz (researcher corpus)")
-    parser.add_argument("--queryset", default="researcher")
+    parser.add_argument("--queryset", default="researcher",
+                        help="a folder under benchmarks/querysets/ or a path: queries.jsonl, "
+                             "qrels.tsv, and corpus.jsonl or corpus-ids.txt (see querysets.py)")
     parser.add_argument("--scifact", type=Path, help="BEIR SciFact folder (train split)")
     parser.add_argument("--scifact-split", type=Path, default=SPLITS / "scifact-train.json")
     parser.add_argument("--csfcube", type=Path, help="CSFCube folder (dev queries)")

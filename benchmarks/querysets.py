@@ -6,11 +6,13 @@ their dev / held-out parts. A set lives in `benchmarks/querysets/<name>/`:
 - `queries.jsonl`: one query a line, `{"id", "kind", "text", "target", "part"}`;
   kind is `keywords`, `question` or `paraphrase`; `target` is the paper the writer
   had in mind; `part` is `dev` or `heldout` (fixed by `SPLIT_SEED`, by target, so a
-  target's three queries share a part).
+  target's three queries share a part). Another split may leave out kind, target
+  and part (then one kind, "all", every query held out).
 - `qrels.tsv`: `query-id  doc-id  grade` (0-3) for the pooled top 20 of BM25,
   dense and hybrid search, judged by reading title and abstract.
 
-The corpus is not stored here (data stays in `../shared/data`): it is rebuilt from
+A set may bring its own `corpus.jsonl` (BEIR style). Otherwise
+the corpus is not stored here (data stays in `../shared/data`): it is rebuilt from
 the seed files and a seeded sample of the arXiv daily corpus, and its ids
 (`<seed file stem>#<n>` for seed papers, arXiv ids otherwise) are checked
 against the committed `corpus-ids.txt` so a changed sample cannot go unnoticed.
@@ -77,22 +79,58 @@ class QuerySet:
                 and (kind is None or self.kind[q] == kind)]
 
 
+def root_of(name: str, folder: Path = HERE) -> Path:
+    """A set's folder: a name under benchmarks/querysets/, or a path to any folder."""
+    path = Path(name)
+    return path if path.is_dir() and not (folder / name).is_dir() else folder / name
+
+
+def corpus_of(name: str, seed_folder: Path | None, arxiv_path: Path | None) -> list[beir.Doc]:
+    """A set's corpus: its own `corpus.jsonl` (BEIR style: `_id`, `title`, `text`) when it
+    has one, else the seed papers mixed into the arXiv sample, checked against the set's
+    `corpus-ids.txt`."""
+    root = root_of(name)
+    own = root / "corpus.jsonl"
+    if own.exists():
+        docs = []
+        with own.open(encoding="utf-8") as handle:
+            for line_no, line in enumerate(handle, start=1):
+                if line.strip():
+                    row = json.loads(line)
+                    if "_id" not in row:
+                        raise ValueError(f"{own}:{line_no}: missing '_id'")
+                    docs.append(beir.Doc(id=str(row["_id"]), title=str(row.get("title") or ""),
+                                         abstract=str(row.get("text") or "")))
+        return docs
+    if seed_folder is None or arxiv_path is None:
+        raise ValueError(f"{root} has no corpus.jsonl: give the seed folder and the arXiv file")
+    docs = researcher_corpus(seed_folder, arxiv_path)
+    ids_file = root / "corpus-ids.txt"
+    if ids_file.exists() and [d.id for d in docs] != ids_file.read_text().split():
+        raise ValueError(f"the rebuilt corpus differs from {ids_file}")
+    return docs
+
+
 def load(name: str, folder: Path = HERE) -> QuerySet:
-    root = folder / name
+    root = root_of(name, folder)
     queries, kind, target, part = {}, {}, {}, {}
     with (root / "queries.jsonl").open(encoding="utf-8") as handle:
         for line_no, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
             row = json.loads(line)
-            for key in ("id", "kind", "text", "target", "part"):
+            for key in ("id", "text"):
                 if key not in row:
                     raise ValueError(f"{root / 'queries.jsonl'}:{line_no}: missing {key!r}")
             qid = str(row["id"])
             queries[qid] = str(row["text"])
-            kind[qid] = str(row["kind"])
-            target[qid] = str(row["target"])
-            part[qid] = str(row["part"])
+            # Another split may carry no kind, target or part: one kind, all held out.
+            kind[qid] = str(row.get("kind") or "all")
+            target[qid] = str(row.get("target") or "")
+            part[qid] = str(row.get("part") or "heldout")
+            if part[qid] not in ("dev", "heldout"):
+                raise ValueError(f"{root / 'queries.jsonl'}:{line_no}: part must be dev or "
+                                 f"heldout, not {part[qid]!r}")
     qrels: dict[str, dict[str, int]] = {q: {} for q in queries}
     qrels_path = root / "qrels.tsv"
     if qrels_path.exists():
@@ -101,6 +139,7 @@ def load(name: str, folder: Path = HERE) -> QuerySet:
                 if row and row[0] in qrels:
                     qrels[row[0]][row[1]] = int(row[2])
     for qid, doc in target.items():  # the paper the writer had in mind is relevant by construction
-        qrels[qid][doc] = max(qrels[qid].get(doc, 0), 3)
+        if doc:
+            qrels[qid][doc] = max(qrels[qid].get(doc, 0), 3)
     return QuerySet(name=name, queries=queries, kind=kind, target=target, part=part,
                     qrels=qrels)

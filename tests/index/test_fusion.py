@@ -82,7 +82,7 @@ def test_weak_lexical_evidence_lets_the_dense_list_decide() -> None:
     low = fuse(lexical, dense, SEARCH_FUSION, coverage=0.0)
     high = fuse(lexical, dense, SEARCH_FUSION, coverage=1.0)
     assert [k for k, _ in low][:2] == [2, 4]
-    assert [k for k, _ in high][0] == 1
+    assert high[0][0] == 1
     # The fixed weight of old ranked the lexical-only paper 1 first whatever the evidence.
     assert fuse(lexical, dense, FIXED_FUSION)[0][0] == 1
 
