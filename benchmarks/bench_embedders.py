@@ -5,9 +5,9 @@ For each configuration it builds paperfeed's own `PaperIndex` (as
 bench_quality.py does, vectors cached by model id in benchmarks/.cache/) and
 reports dense-alone and hybrid nDCG@10 on:
 
-- SciFact train claims, split in two halves by the committed seeded split
-  `benchmarks/splits/scifact-train.json` ("dev" = the half used to choose,
-  "held-out" = the half reported);
+- SciFact train claims, split in two halves by the project's committed seeded
+  split `benchmarks/splits/scifact-train.json` (the one bench_search.py made and
+  uses: "dev" = the half used to choose, "heldout" = the half reported);
 - CSFCube dev queries (query by example; `related()` as well).
 
 Then it times every configuration on the same `--n` arXiv papers (title +
@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import statistics
 import sys
 import tempfile
@@ -55,29 +54,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 HERE = Path(__file__).resolve().parent
 SPLIT_FILE = HERE / "splits" / "scifact-train.json"
 MODEL_CACHE = beir.CACHE_DIR / "models"
-SPLIT_SEED = 12
-
-
-def make_split(dev: beir.DevSet, seed: int = SPLIT_SEED) -> dict[str, object]:
-    """SciFact train claims in two halves: shuffled with `seed`, first half "dev"."""
-    qids = sorted(dev.queries, key=int)
-    random.Random(seed).shuffle(qids)
-    half = (len(qids) + 1) // 2
-    return {
-        "source": "scifact queries-train.jsonl / qrels-train.tsv (claims with judgments)",
-        "method": f"sorted numerically, random.Random({seed}).shuffle, first half dev",
-        "seed": seed,
-        "dev": sorted(qids[:half], key=int),
-        "heldout": sorted(qids[half:], key=int),
-    }
 
 
 def load_split(dev: beir.DevSet, path: Path = SPLIT_FILE) -> dict[str, list[str]]:
-    """The committed split (written on first use, then only read and checked)."""
-    if not path.is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        rows = [f" {json.dumps(k)}: {json.dumps(v)}" for k, v in make_split(dev).items()]
-        path.write_text("{\n" + ",\n".join(rows) + "\n}\n", encoding="utf-8")
+    """The project's committed SciFact split (made by bench_search.py, seed in the file)."""
     split = json.loads(path.read_text(encoding="utf-8"))
     if set(split["dev"]) | set(split["heldout"]) != set(dev.queries):
         raise SystemExit(f"{path} does not cover exactly the {len(dev.queries)} claims")
