@@ -38,7 +38,7 @@ import random
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -49,6 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import beir
 import querysets
+from paperfeed.embed import DEFAULT_MAX_SEQ_LENGTH
 from paperfeed.index import FusionParams, IndexDoc, PaperIndex
 from paperfeed.index.fusion import FIXED_FUSION, RELATED_FUSION, SEARCH_FUSION, fuse
 
@@ -390,6 +391,9 @@ def main(argv: Sequence[str] | None = None) -> None:
                         help="add the self-supervised set: N arXiv papers (needs --arxiv) "
                              "indexed without titles, 1,000 titles as queries")
     parser.add_argument("--model-id", default=None)
+    parser.add_argument("--model", default=None,
+                        help="model folder (default: the product's, as load_embedder resolves)")
+    parser.add_argument("--max-seq-length", type=int, default=DEFAULT_MAX_SEQ_LENGTH)
     parser.add_argument("--no-related", action="store_true")
     args = parser.parse_args(argv)
     if args.seeds and not args.arxiv:
@@ -399,8 +403,10 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     from paperfeed.embed import load_embedder
 
-    model_id = args.model_id or load_embedder().model_id
-    load: Callable[[], beir.Embedder] = load_embedder
+    def load() -> beir.Embedder:
+        return load_embedder(args.model, max_seq_length=args.max_seq_length)
+
+    model_id = args.model_id or load().model_id
     embedder = beir.CachedEmbedder(load, model_id)
     print(f"model {model_id}; current search fusion {label(SEARCH_FUSION)}; "
           f"related {label(RELATED_FUSION)}")
