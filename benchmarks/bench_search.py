@@ -350,6 +350,25 @@ def search_section(sets: Sequence[EvalSet], grid: Sequence[FusionParams]) -> Non
         print(f"  {'(' + name + ') ' + label(params):<32}"
               f"{objective(table, label(params), dev, cell):>8.4f}")
     report("search, chosen on all dev queries", table, pick, cv, sets, cell, part)
+    by_source(table, pick, sets)
+
+
+def by_source(table: Table, pick: str, sets: Sequence[EvalSet]) -> None:
+    """The researcher set's held-out queries by where their target came from: a seed file
+    (listing page, publication list) or the arXiv sample."""
+    for es in sets:
+        if not es.name.startswith("researcher"):
+            continue
+        print(f"\n{es.name}, held-out queries by the target's source:")
+        print(f"{'source':<18}{'n':>4}{'chosen':>9}{'dense':>8}{'BM25':>8}{'old':>8}")
+        for source, is_seed in (("seed files", True), ("arXiv sample", False)):
+            qs = [q for q in es.lists
+                  if es.part[q] == "heldout" and ("#" in es.group[q]) == is_seed]
+            if qs:
+                print(f"{source:<18}{len(qs):>4}{mean_over(table[pick], qs):>9.4f}"
+                      f"{mean_over(table['dense'], qs):>8.4f}"
+                      f"{mean_over(table['lexical'], qs):>8.4f}"
+                      f"{mean_over(table[label(FIXED_FUSION)], qs):>8.4f}")
 
 
 def related_section(csf: EvalSet, index: PaperIndex, grid: Sequence[FusionParams]) -> None:
