@@ -2,11 +2,15 @@
 
 Owns the two mechanical steps around the human-style writing and judging:
 
-    python benchmarks/make_queryset.py assemble WRITTEN.jsonl... --targets T.json
+    python benchmarks/make_queryset.py assemble WRITTEN.jsonl... [--append]
         queries written per target paper -> queries.jsonl with ids and parts
     python benchmarks/make_queryset.py pool --seeds ../shared/data/seeds \
         --arxiv ../shared/data/arxiv-daily-cs/arxiv_daily_cs_unique.jsonl.gz --out DIR
-        the pooled top 20 of BM25, dense and hybrid search per query, as judging packets
+        the pooled top 20 of BM25, dense and hybrid search per query not judged yet,
+        as judging packets
+
+    python benchmarks/make_queryset.py check WRITTEN.jsonl --seeds ... --arxiv ...
+        flag strict descriptions that share a content word with their paper
 
 Order mattered: the queries were written from the target paper's title and
 abstract alone, before any ranker ran on them; the pools were judged afterwards
@@ -33,20 +37,31 @@ from paperfeed.index import IndexDoc, PaperIndex
 POOL_DEPTH = 20
 
 
-def assemble(written: Sequence[Path], name: str) -> None:
+def assemble(written: Sequence[Path], name: str, append: bool = False) -> None:
+    """Number the written queries and give each its target's part.
+
+    append: add to an existing set (new ids after the last; the targets must be the set's
+    own, so the split by target stays the one made first).
+    """
     rows = [json.loads(line) for path in written for line in path.read_text().splitlines()
             if line.strip()]
-    targets = sorted({str(r["target"]) for r in rows})
-    parts = querysets.split_targets(targets)
     out = querysets.HERE / name / "queries.jsonl"
+    existing = out.read_text(encoding="utf-8").splitlines() if append else []
+    old = [json.loads(line) for line in existing if line.strip()]
+    targets = sorted({str(r["target"]) for r in old} or {str(r["target"]) for r in rows})
+    if not {str(r["target"]) for r in rows} <= set(targets):
+        raise SystemExit("appended queries must be about the set's own targets")
+    parts = querysets.split_targets(targets)
     order = {kind: i for i, kind in enumerate(querysets.KINDS)}
     rows.sort(key=lambda r: (str(r["target"]), order[str(r["kind"])]))
-    with out.open("w", encoding="utf-8") as handle:
-        for i, row in enumerate(rows, start=1):
+    start = len(old) + 1
+    with out.open("a" if append else "w", encoding="utf-8") as handle:
+        for i, row in enumerate(rows, start=start):
             record = {"id": f"q{i:03d}", "kind": row["kind"], "text": row["text"],
                       "target": row["target"], "part": parts[str(row["target"])]}
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-    print(f"{out}: {len(rows)} queries over {len(targets)} targets")
+    print(f"{out}: {len(rows)} queries over {len({str(r['target']) for r in rows})} targets"
+          + (f" appended after {len(old)}" if append else ""))
 
 
 def pool(seed_folder: Path, arxiv: Path, name: str, out: Path, packets: int) -> None:
@@ -57,6 +72,9 @@ def pool(seed_folder: Path, arxiv: Path, name: str, out: Path, packets: int) -> 
     if [d.id for d in docs] != expected:
         raise SystemExit("the rebuilt corpus differs from corpus-ids.txt")
     qs = querysets.load(name)
+    qrels_file = querysets.HERE / name / "qrels.tsv"
+    judged = {line.split("\t", 1)[0] for line in qrels_file.read_text().splitlines()} \
+        if qrels_file.exists() else set()
     model_id = load_embedder().model_id
     embedder = beir.CachedEmbedder(load_embedder, model_id)
     by_id = {d.id: d for d in docs}
@@ -66,7 +84,7 @@ def pool(seed_folder: Path, arxiv: Path, name: str, out: Path, packets: int) -> 
         index.add([IndexDoc(key=i, title=d.title, abstract=d.abstract, authors=d.authors,
                             categories=d.categories, date=d.date)
                    for i, d in enumerate(docs)], batch_size=2048)
-        qids = list(qs.queries)
+        qids = [q for q in qs.queries if q not in judged]  # pool only what is not judged
         for mode in ("lexical", "dense", "hybrid"):
             results = index.search_many([qs.queries[q] for q in qids], k=POOL_DEPTH,
                                         mode=mode, highlight=False)  # type: ignore[arg-type]
@@ -95,6 +113,57 @@ def pool(seed_folder: Path, arxiv: Path, name: str, out: Path, packets: int) -> 
           f"max {max(sizes)}; {packets} packets in {out}")
 
 
+# Words a strict description may share with its paper (the writers' checker, below).
+GENERIC = frozenset({
+    "model", "models", "data", "method", "methods", "approach", "approaches", "learning",
+    "learn", "learned", "using", "use", "used", "based", "paper", "work", "results", "result",
+    "show", "shows", "new", "novel", "task", "tasks", "performance", "propose", "proposed",
+    "system", "systems", "network", "networks", "train", "training", "trained", "large", "small",
+    "better", "than", "that", "this", "with", "from", "their", "which", "when", "such", "more",
+    "less", "without", "into", "each", "other", "while", "about", "these", "those", "what",
+    "where", "have", "will", "been", "also", "over", "under", "between", "across", "both",
+    "only", "very", "many", "much", "some", "make", "makes", "made", "how", "can", "way", "ways",
+    "problem", "problems", "study", "studies", "existing", "current", "prior", "well", "high",
+    "low", "good", "time", "times", "first", "one", "two", "three", "number", "set", "sets",
+    "able", "allow", "allows", "help", "helps", "need", "needs", "often", "still", "even",
+    "given",
+})
+
+
+def shared_stems(query: str, paper: str) -> set[str]:
+    """Content-word stems a description shares with its paper (what `check` flags)."""
+    import re
+
+    import tantivy
+
+    analyzer = (tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+                .filter(tantivy.Filter.lowercase()).filter(tantivy.Filter.stopword("english"))
+                .filter(tantivy.Filter.stemmer("english")).build())
+
+    def stems(text: str) -> set[str]:
+        words = [w for w in re.findall(r"[A-Za-z0-9]+", text)
+                 if w.lower() not in GENERIC and len(w) > 2]
+        return set(analyzer.analyze(" ".join(words)))
+
+    return stems(query) & stems(paper)
+
+
+def check(written: Path, seed_folder: Path, arxiv: Path) -> int:
+    """Print every description that shares a content word with its target paper."""
+    docs = {d.id: f"{d.title} {d.abstract}"
+            for d in querysets.researcher_corpus(seed_folder, arxiv)}
+    flagged = 0
+    for line in written.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            shared = shared_stems(str(row["text"]), docs[str(row["target"])])
+            if shared:
+                flagged += 1
+                print(f"{row['target']}: shares {sorted(shared)}: {row['text']}")
+    print(f"{flagged} queries share content words")
+    return flagged
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -102,15 +171,22 @@ def main(argv: Sequence[str] | None = None) -> None:
     a = sub.add_parser("assemble")
     a.add_argument("written", type=Path, nargs="+")
     a.add_argument("--name", default="researcher")
+    a.add_argument("--append", action="store_true", help="add to the set's existing queries")
     p = sub.add_parser("pool")
     p.add_argument("--seeds", type=Path, required=True)
     p.add_argument("--arxiv", type=Path, required=True)
     p.add_argument("--name", default="researcher")
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--packets", type=int, default=8)
+    c = sub.add_parser("check", help="flag descriptions sharing content words with their paper")
+    c.add_argument("written", type=Path)
+    c.add_argument("--seeds", type=Path, required=True)
+    c.add_argument("--arxiv", type=Path, required=True)
     args = parser.parse_args(argv)
+    if args.command == "check":
+        raise SystemExit(1 if check(args.written, args.seeds, args.arxiv) else 0)
     if args.command == "assemble":
-        assemble(args.written, args.name)
+        assemble(args.written, args.name, args.append)
     else:
         pool(args.seeds, args.arxiv, args.name, args.out, args.packets)
 

@@ -4,7 +4,8 @@ Owns building the corpus these sets are judged over and loading the sets with
 their dev / held-out parts. A set lives in `benchmarks/querysets/<name>/`:
 
 - `queries.jsonl`: one query a line, `{"id", "kind", "text", "target", "part"}`;
-  kind is `keywords`, `question` or `paraphrase`; `target` is the paper the writer
+  kind is `keywords`, `question`, `paraphrase` or `description` (a strict
+  paraphrase sharing no content word with its paper); `target` is the paper the writer
   had in mind; `part` is `dev` or `heldout` (fixed by `SPLIT_SEED`, by target, so a
   target's three queries share a part). Another split may leave out kind, target
   and part (then one kind, "all", every query held out).
@@ -34,7 +35,7 @@ HERE = Path(__file__).resolve().parent / "querysets"
 ARXIV_SAMPLE = 5_000
 SAMPLE_SEED = 12
 SPLIT_SEED = 2026
-KINDS = ("keywords", "question", "paraphrase")
+KINDS = ("keywords", "question", "paraphrase", "description")
 
 
 def researcher_corpus(seed_folder: Path, arxiv_path: Path) -> list[beir.Doc]:

@@ -75,6 +75,15 @@ def test_lexical_weight_follows_the_coverage_within_its_range() -> None:
     assert lexical_weight(FusionParams(alpha=0.3), 0.0) == 0.3
 
 
+def test_a_coverage_band_narrows_where_the_weight_rises() -> None:
+    params = FusionParams(alpha=0.8, alpha_low=0.0, coverage_band=(0.2, 0.6))
+    assert lexical_weight(params, 0.1) == 0.0
+    assert lexical_weight(params, 0.2) == 0.0
+    assert abs(lexical_weight(params, 0.4) - 0.4) < 1e-12
+    assert lexical_weight(params, 0.6) == 0.8
+    assert lexical_weight(params, 0.9) == 0.8
+
+
 def test_weak_lexical_evidence_lets_the_dense_list_decide() -> None:
     """The paraphrase failure: a weak BM25 list must not override a confident dense one."""
     lexical = [(1, 3.1), (3, 3.0), (5, 0.2)]  # near-ties on common words

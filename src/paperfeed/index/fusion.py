@@ -33,6 +33,9 @@ class FusionParams:
     # best BM25 hit holds none of the query's IDF mass) to `alpha` (it holds all of
     # it), linearly in that share (`coverage`, see LexicalIndex.coverage).
     alpha_low: float | None = None
+    # The coverage band over which the weight rises: below its low end the weight is
+    # `alpha_low`, above its high end `alpha` (0..1: linear over the whole range).
+    coverage_band: tuple[float, float] = (0.0, 1.0)
     # convex only: "minmax" maps each list to [0, 1]; "max" divides by the list's best
     # score (theoretical minimum 0; negative cosines count as 0), so the last
     # candidate still scores above a document the side did not find; "zscore"
@@ -48,9 +51,9 @@ class FusionParams:
 # Chosen by `benchmarks/bench_search.py` on development queries only (the researcher
 # query set's dev part, SciFact train's dev half, CSFCube dev), by the mean margin
 # over the better single method per query kind; reported on held-out parts.
-# search: the lexical weight follows the query's lexical evidence, from 0.4 when
-# the best BM25 hit holds none of the query's IDF mass to 0.8 when it holds all.
-SEARCH_FUSION = FusionParams(method="convex", norm="minmax", alpha=0.8, alpha_low=0.4,
+# search: the lexical weight follows the query's lexical evidence, from 0.3 when
+# the best BM25 hit holds none of the query's IDF mass to 0.9 when it holds all.
+SEARCH_FUSION = FusionParams(method="convex", norm="minmax", alpha=0.9, alpha_low=0.3,
                              depth=100)
 # related (query by example, CSFCube dev, nested CV over query papers): z-scores,
 # lexical weight 0.2..0.7 by the same evidence.
@@ -102,7 +105,8 @@ def lexical_weight(params: FusionParams, coverage: float | None) -> float:
     """The weight of the lexical side for one query."""
     if params.alpha_low is None or coverage is None:
         return params.alpha
-    share = min(max(coverage, 0.0), 1.0)
+    low, high = params.coverage_band
+    share = min(max((coverage - low) / max(high - low, 1e-9), 0.0), 1.0)
     return params.alpha_low + (params.alpha - params.alpha_low) * share
 
 
