@@ -72,12 +72,7 @@ def subset(dev: beir.DevSet, qids: Sequence[str], name: str) -> beir.DevSet:
 
 def per_query_ndcg(dev: beir.DevSet, run: bench_quality.Run) -> dict[str, float]:
     """nDCG@10 per query (pools and exclusions applied as bench_quality.evaluate does)."""
-    cleaned: dict[str, dict[str, float]] = {}
-    for qid in dev.queries:
-        ids = [d for d in run.get(qid, []) if d not in dev.exclude.get(qid, set())]
-        if dev.pools is not None:
-            ids = [d for d in ids if d in dev.pools[qid]]
-        cleaned[qid] = {d: float(len(ids) - rank) for rank, d in enumerate(ids)}
+    cleaned = bench_quality.clean_run(dev, run)
     scores = pytrec_eval.RelevanceEvaluator(dev.qrels, {"ndcg_cut.10"}).evaluate(cleaned)
     return {q: scores.get(q, {}).get("ndcg_cut_10", 0.0) for q in dev.queries}
 

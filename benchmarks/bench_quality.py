@@ -54,14 +54,20 @@ class Built:
     depth: int  # how deep to rank (deep enough to reach every judged candidate)
 
 
-def evaluate(dev: beir.DevSet, run: Run) -> dict[str, float]:
-    """Mean nDCG@10 and Recall@100 over all queries (a query with no results scores 0)."""
+def clean_run(dev: beir.DevSet, run: Run) -> dict[str, dict[str, float]]:
+    """A run as pytrec_eval scores it: exclusions dropped, ranking kept to the judged pool."""
     cleaned: dict[str, dict[str, float]] = {}
     for qid in dev.queries:
         ids = [d for d in run.get(qid, []) if d not in dev.exclude.get(qid, set())]
         if dev.pools is not None:
             ids = [d for d in ids if d in dev.pools[qid]]
         cleaned[qid] = {d: float(len(ids) - rank) for rank, d in enumerate(ids)}
+    return cleaned
+
+
+def evaluate(dev: beir.DevSet, run: Run) -> dict[str, float]:
+    """Mean nDCG@10 and Recall@100 over all queries (a query with no results scores 0)."""
+    cleaned = clean_run(dev, run)
     evaluator = pytrec_eval.RelevanceEvaluator(dev.qrels, {"ndcg_cut.10", "recall.100"})
     scores = evaluator.evaluate(cleaned)
     return {
