@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from paperfeed.errors import IndexStaleError
 from paperfeed.index import IndexDoc, PaperIndex, SearchFilters, SearchHit
@@ -404,3 +406,14 @@ def test_hybrid_weight_follows_the_evidence(index: PaperIndex) -> None:
     # Partial coverage: less lexical weight, so the scores of papers the two sides
     # disagree on change.
     assert [round(h.score, 6) for h in weak] != [round(h.score, 6) for h in weak_fixed]
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.text(max_size=400))
+def test_coverage_of_any_text_is_a_share(index: PaperIndex, text: str) -> None:
+    """Hostile or empty queries (control characters, emoji, quotes, huge words) give a
+    coverage in [0, 1] and a hybrid search that answers."""
+    (coverage,) = index.coverages([text])
+    assert 0.0 <= coverage <= 1.0 + 1e-9
+    index.search(text, k=3)
