@@ -30,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from paperfeed.embed.model import Embedder, paper_text
+from paperfeed.index import IndexDoc, PaperIndex
 from paperfeed.records import derive_title
 
 CACHE_DIR = Path(__file__).resolve().parent / ".cache"
@@ -58,6 +59,23 @@ class DevSet:
     exclude: dict[str, set[str]] = field(default_factory=dict)
     # Restrict ranking to these candidates (CSFCube judges a pool per query).
     pools: dict[str, set[str]] | None = None
+
+
+def build_index(docs: Sequence[Doc], embedder: Embedder, where: Path) -> PaperIndex:
+    """A real PaperIndex of `docs` in `where`; a document's key is its position in `docs`."""
+    index = PaperIndex.open(where, embedder)
+    index.add([IndexDoc(key=i, title=d.title, abstract=d.abstract, authors=d.authors,
+                        categories=d.categories, date=d.date) for i, d in enumerate(docs)],
+              batch_size=2048)
+    return index
+
+
+def judged_ranking(ids: Sequence[str], exclude: set[str], pool: set[str] | None
+                   ) -> dict[str, float]:
+    """A ranking as pytrec_eval reads it: left-out ids dropped, kept to the judged pool
+    when the set has one (CSFCube), scores falling with the rank."""
+    kept = [d for d in ids if d not in exclude and (pool is None or d in pool)]
+    return {d: float(len(kept) - rank) for rank, d in enumerate(kept)}
 
 
 # --- BEIR ---------------------------------------------------------------------

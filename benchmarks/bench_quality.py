@@ -38,7 +38,7 @@ import pytrec_eval
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import beir
-from paperfeed.index import FusionParams, IndexDoc, PaperIndex
+from paperfeed.index import FusionParams, PaperIndex
 from paperfeed.index.fusion import RELATED_FUSION, SEARCH_FUSION, fuse
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -55,14 +55,10 @@ class Built:
 
 
 def clean_run(dev: beir.DevSet, run: Run) -> dict[str, dict[str, float]]:
-    """A run as pytrec_eval scores it: exclusions dropped, ranking kept to the judged pool."""
-    cleaned: dict[str, dict[str, float]] = {}
-    for qid in dev.queries:
-        ids = [d for d in run.get(qid, []) if d not in dev.exclude.get(qid, set())]
-        if dev.pools is not None:
-            ids = [d for d in ids if d in dev.pools[qid]]
-        cleaned[qid] = {d: float(len(ids) - rank) for rank, d in enumerate(ids)}
-    return cleaned
+    """A run as pytrec_eval scores it (`beir.judged_ranking` per query)."""
+    return {qid: beir.judged_ranking(run.get(qid, []), dev.exclude.get(qid, set()),
+                                     None if dev.pools is None else dev.pools[qid])
+            for qid in dev.queries}
 
 
 def evaluate(dev: beir.DevSet, run: Run) -> dict[str, float]:
@@ -80,14 +76,8 @@ def evaluate(dev: beir.DevSet, run: Run) -> dict[str, float]:
 
 def build(dev: beir.DevSet, embedder: beir.CachedEmbedder, workdir: Path) -> Built:
     started = time.perf_counter()
-    index = PaperIndex.open(workdir / dev.name.replace("/", "_"), embedder)
-    docs = [
-        IndexDoc(key=i, title=d.title, abstract=d.abstract, authors=d.authors,
-                 categories=d.categories, date=d.date)
-        for i, d in enumerate(dev.docs)
-    ]
-    index.add(docs, batch_size=2048)
-    print(f"# {dev.name}: {len(docs)} docs, {len(dev.queries)} queries, "
+    index = beir.build_index(dev.docs, embedder, workdir / dev.name.replace("/", "_"))
+    print(f"# {dev.name}: {len(dev.docs)} docs, {len(dev.queries)} queries, "
           f"indexed in {time.perf_counter() - started:.0f}s", flush=True)
     depth = 1000 if dev.pools is not None else 100 + max(
         (len(e) for e in dev.exclude.values()), default=0)

@@ -50,7 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import beir
 import querysets
 from paperfeed.embed import DEFAULT_MAX_SEQ_LENGTH
-from paperfeed.index import FusionParams, IndexDoc, PaperIndex
+from paperfeed.index import FusionParams, PaperIndex
 from paperfeed.index.fusion import FIXED_FUSION, RELATED_FUSION, SEARCH_FUSION, fuse
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -79,27 +79,16 @@ class EvalSet:
 
 
 def ndcg_per_query(es: EvalSet, run: dict[str, list[int]]) -> dict[str, float]:
-    cleaned: dict[str, dict[str, float]] = {}
-    for qid, keys in run.items():
-        ids = [es.ids[k] for k in keys if es.ids[k] not in es.exclude.get(qid, set())]
-        if es.pools is not None:
-            ids = [d for d in ids if d in es.pools[qid]]
-        cleaned[qid] = {d: float(len(ids) - r) for r, d in enumerate(ids[:100])}
+    cleaned = {qid: beir.judged_ranking([es.ids[k] for k in keys],
+                                        es.exclude.get(qid, set()),
+                                        None if es.pools is None else es.pools[qid])
+               for qid, keys in run.items()}
     qrels = {q: es.qrels[q] for q in run}
     scores = pytrec_eval.RelevanceEvaluator(qrels, {"ndcg_cut.10"}).evaluate(cleaned)
     return {q: scores.get(q, {}).get("ndcg_cut_10", 0.0) for q in run}
 
 
 # --- building -------------------------------------------------------------------
-
-
-def build_index(docs: Sequence[beir.Doc], embedder: beir.CachedEmbedder, where: Path
-                ) -> PaperIndex:
-    index = PaperIndex.open(where, embedder)
-    index.add([IndexDoc(key=i, title=d.title, abstract=d.abstract, authors=d.authors,
-                        categories=d.categories, date=d.date) for i, d in enumerate(docs)],
-              batch_size=2048)
-    return index
 
 
 def take_lists(es: EvalSet, index: PaperIndex, queries: dict[str, str], depth: int) -> None:
@@ -135,57 +124,49 @@ def load_sets(args: argparse.Namespace, embedder: beir.CachedEmbedder, tmp: Path
               ) -> tuple[list[EvalSet], list[PaperIndex]]:
     sets: list[EvalSet] = []
     indexes: list[PaperIndex] = []
+
+    def add(es: EvalSet, docs: Sequence[beir.Doc], queries: dict[str, str], depth: int) -> None:
+        index = beir.build_index(docs, embedder, tmp / str(len(sets)))
+        take_lists(es, index, queries, depth)
+        sets.append(es)
+        indexes.append(index)
+
     own_corpus = (querysets.root_of(args.queryset) / "corpus.jsonl").exists()
     if (args.seeds and args.arxiv) or own_corpus:
         docs = querysets.corpus_of(args.queryset, args.seeds, args.arxiv)
         qs = querysets.load(args.queryset)
-        es = EvalSet(name=f"researcher ({args.queryset})", ids=[d.id for d in docs],
-                     qrels=qs.qrels, cell=dict(qs.kind), part=dict(qs.part),
-                     group=dict(qs.target))
-        index = build_index(docs, embedder, tmp / "researcher")
-        take_lists(es, index, qs.queries, 100)
-        sets.append(es)
-        indexes.append(index)
+        add(EvalSet(name=f"researcher ({args.queryset})", ids=[d.id for d in docs],
+                    qrels=qs.qrels, cell=dict(qs.kind), part=dict(qs.part),
+                    group=dict(qs.target)), docs, qs.queries, 100)
     if args.title_abstract:
         # Self-supervised: a paper's title finds its abstract (indexed without the title).
         sample = beir.load_arxiv_sample(args.arxiv, args.title_abstract, seed=TITLE_SEED)
         docs = [beir.Doc(id=d.id, title="", abstract=d.abstract, date=d.date) for d in sample]
         chosen = random.Random(TITLE_SEED).sample(sample, min(1_000, len(sample)))
         queries = {f"t{d.id}": d.title for d in chosen}
-        es = EvalSet(name=f"title->abstract ({len(docs)} arXiv papers)", ids=[d.id for d in docs],
-                     qrels={f"t{d.id}": {d.id: 1} for d in chosen},
-                     cell={q: "title->abstract" for q in queries},
-                     part={f"t{d.id}": "dev" if i % 2 == 0 else "heldout"
-                           for i, d in enumerate(chosen)},
-                     group={q: q for q in queries})
-        index = build_index(docs, embedder, tmp / "title-abstract")
-        take_lists(es, index, queries, 100)
-        sets.append(es)
-        indexes.append(index)
+        add(EvalSet(name=f"title->abstract ({len(docs)} arXiv papers)",
+                    ids=[d.id for d in docs], qrels={f"t{d.id}": {d.id: 1} for d in chosen},
+                    cell={q: "title->abstract" for q in queries},
+                    part={f"t{d.id}": "dev" if i % 2 == 0 else "heldout"
+                          for i, d in enumerate(chosen)},
+                    group={q: q for q in queries}), docs, queries, 100)
     if args.scifact:
         dev = beir.load_beir(args.scifact, "train")
-        parts = scifact_split(list(dev.queries), args.scifact_split)
-        es = EvalSet(name="scifact train", ids=[d.id for d in dev.docs], qrels=dev.qrels,
-                     cell={q: "scifact" for q in dev.queries}, part=parts,
-                     group={q: q for q in dev.queries})
-        index = build_index(dev.docs, embedder, tmp / "scifact")
-        take_lists(es, index, dev.queries, 100)
-        sets.append(es)
-        indexes.append(index)
+        add(EvalSet(name="scifact train", ids=[d.id for d in dev.docs], qrels=dev.qrels,
+                    cell={q: "scifact" for q in dev.queries},
+                    part=scifact_split(list(dev.queries), args.scifact_split),
+                    group={q: q for q in dev.queries}), dev.docs, dev.queries, 100)
     if args.csfcube:
         dev = beir.load_csfcube(args.csfcube, "dev")
         ids = [d.id for d in dev.docs]
         position = {d: i for i, d in enumerate(ids)}
-        es = EvalSet(name="csfcube dev", ids=ids, qrels=dev.qrels,
-                     cell={q: "csfcube" for q in dev.queries},
-                     part={q: "dev" for q in dev.queries},
-                     group={q: q.rsplit("_", 1)[0] for q in dev.queries},
-                     pools=dev.pools, exclude=dev.exclude,
-                     related={q: position[next(iter(dev.exclude[q]))] for q in dev.queries})
-        index = build_index(dev.docs, embedder, tmp / "csfcube")
-        take_lists(es, index, dev.queries, 1000)
-        sets.append(es)
-        indexes.append(index)
+        add(EvalSet(name="csfcube dev", ids=ids, qrels=dev.qrels,
+                    cell={q: "csfcube" for q in dev.queries},
+                    part={q: "dev" for q in dev.queries},
+                    group={q: q.rsplit("_", 1)[0] for q in dev.queries},
+                    pools=dev.pools, exclude=dev.exclude,
+                    related={q: position[next(iter(dev.exclude[q]))] for q in dev.queries}),
+            dev.docs, dev.queries, 1000)
     return sets, indexes
 
 

@@ -32,7 +32,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import beir
 import querysets
-from paperfeed.index import IndexDoc, PaperIndex
 
 POOL_DEPTH = 20
 
@@ -80,10 +79,7 @@ def pool(seed_folder: Path, arxiv: Path, name: str, out: Path, packets: int) -> 
     by_id = {d.id: d for d in docs}
     pools: dict[str, list[str]] = {q: [] for q in qs.queries}
     with tempfile.TemporaryDirectory() as tmp:
-        index = PaperIndex.open(Path(tmp) / "ix", embedder)
-        index.add([IndexDoc(key=i, title=d.title, abstract=d.abstract, authors=d.authors,
-                            categories=d.categories, date=d.date)
-                   for i, d in enumerate(docs)], batch_size=2048)
+        index = beir.build_index(docs, embedder, Path(tmp) / "ix")
         qids = [q for q in qs.queries if q not in judged]  # pool only what is not judged
         for mode in ("lexical", "dense", "hybrid"):
             results = index.search_many([qs.queries[q] for q in qids], k=POOL_DEPTH,

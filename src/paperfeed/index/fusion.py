@@ -49,8 +49,9 @@ class FusionParams:
 
 # --- chosen constants: see docs/decisions/fusion.md and evaluation.md -----------
 # Chosen by `benchmarks/bench_search.py` on development queries only (the researcher
-# query set's dev part, SciFact train's dev half, CSFCube dev), by the mean margin
-# over the better single method per query kind; reported on held-out parts.
+# query set's dev part, the dev half of title->abstract and of SciFact train, CSFCube
+# dev), by the mean margin over the better single method per query kind; reported on
+# held-out parts.
 # search: the lexical weight follows the query's lexical evidence, from 0.3 when
 # the best BM25 hit holds none of the query's IDF mass to 0.9 when it holds all.
 SEARCH_FUSION = FusionParams(method="convex", norm="minmax", alpha=0.9, alpha_low=0.3,

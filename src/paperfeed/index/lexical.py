@@ -378,6 +378,11 @@ class LexicalIndex:
     def stored_doc(self, address: Any) -> dict[str, list[Any]]:
         return dict(self._index.searcher().doc(address).to_dict())
 
+    def stored_text(self, address: Any) -> str:
+        """A stored paper's title and abstract as one text."""
+        stored = self.stored_doc(address)
+        return " ".join(str(v) for v in stored.get("title", []) + stored.get("abstract", []))
+
     def query_terms(self, parsed: ParsedQuery) -> dict[str, float]:
         """The query's analysed terms (stemmed, stop words out) with their BM25 IDF."""
         searcher = self._index.searcher()
@@ -399,9 +404,7 @@ class LexicalIndex:
         total = sum(terms.values())
         if total <= 0:
             return 0.0
-        stored = self.stored_doc(address)
-        text = " ".join(str(v) for v in stored.get("title", []) + stored.get("abstract", []))
-        present = set(self._analyzer.analyze(text))
+        present = set(self._analyzer.analyze(self.stored_text(address)))
         return sum(idf for term, idf in terms.items() if term in present) / total
 
     # --- display ---------------------------------------------------------------

@@ -676,9 +676,7 @@ class PaperIndex:
         if params.alpha > 0 or params.alpha_low:
             address = self._lexical.addresses_of_rows([row]).get(row)
             if address is not None:
-                stored = self._lexical.stored_doc(address)
-                text = " ".join(str(v) for v in stored.get("title", []) + stored.get(
-                    "abstract", []))
+                text = self._lexical.stored_text(address)
                 parsed = parse_user_query(text.replace('"', " "))
                 hits = [h for h in self._lexical_candidates(parsed, depth + 1, filter_query)
                         if h.row != row]

@@ -416,8 +416,7 @@ class Profile:
         at least one positive with a row; a positive without one is a zero row.
         """
         background = self.background
-        if (not self.params.uses_lexical or background is None or background.terms is None
-                or self.method not in ("softmax", "linear", "blend")):
+        if not self.params.uses_lexical or background is None or background.terms is None:
             return None
         rows = [p.terms for p in self._positive_papers]
         if all(row is None for row in rows):
