@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
 
+from paperfeed.card_types import Card
 from paperfeed.cards.build import BuildReport, CardMaker, build_cards
-from paperfeed.cards.model import Card
 from paperfeed.embed import Embedder, load_embedder
 from paperfeed.errors import ModelUnavailableError, PaperfeedError, SourceError
 from paperfeed.index import IndexDoc, PaperIndex, SearchFilters, SearchHit

@@ -1,9 +1,10 @@
 """Accounts: who a user is (argon2 passwords, sessions, emailed sign-ups and resets, API
 tokens, request limits).
 
-Owns the users, sessions, pending_signups, api_tokens and password_resets tables through
-the store's engine, and counts log-ins, sign-ups and reset requests with the store's rate
-limits; the web layer owns cookies, forms and sending mail, this package only decides.
+Decides over the users, sessions, pending_signups, api_tokens and password_resets tables,
+which the store reads and writes (`paperfeed.store.accounts`), and counts log-ins,
+sign-ups and reset requests with the store's rate limits; the web layer owns cookies, forms and
+sending mail, this package only decides.
 """
 
 from paperfeed.accounts.core import (

@@ -8,13 +8,12 @@ import hashlib
 import math
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
 
 from paperfeed.errors import PaperfeedError
-from paperfeed.store import models as m
+from paperfeed.store.accounts import Account as Account  # the value lives in the store
 from paperfeed.store.limits import RateLimits
 
 MIN_PASSWORD = 10
@@ -35,17 +34,6 @@ class TooManyAttemptsError(AccountError):
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
-
-
-@dataclass(frozen=True)
-class Account:
-    id: int
-    email: str
-    name: str
-
-
-def account_of(user: m.User) -> Account:
-    return Account(id=user.id, email=user.email, name=user.name)
 
 
 def new_token() -> str:

@@ -11,14 +11,10 @@ server workers and restarts. Sessions live in `sessions.py`, emailed sign-ups in
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from paperfeed.accounts.core import (
     MAX_PASSWORD,
@@ -26,7 +22,6 @@ from paperfeed.accounts.core import (
     AccountError,
     InvalidCredentialsError,
     TooManyAttemptsError,
-    account_of,
     check_password,
     count_request,
     digest,
@@ -36,10 +31,11 @@ from paperfeed.accounts.core import (
 )
 from paperfeed.accounts.sessions import Sessions
 from paperfeed.accounts.signups import Signups
+from paperfeed.clock import utc_now
 from paperfeed.store import Store
-from paperfeed.store import models as m
+from paperfeed.store.accounts import AccountStore
+from paperfeed.store.accounts import TokenInfo as TokenInfo  # the value lives in the store
 from paperfeed.store.limits import RateLimits
-from paperfeed.store.store import _now
 
 RESET_LIFETIME = timedelta(hours=1)
 # Reset requests: one address is not mailed more than 3 an hour; one client may ask for
@@ -56,26 +52,15 @@ MAX_FAILURES_PER_ADDRESS = 20
 TOKEN_PREFIX = "pf_"
 
 
-@dataclass(frozen=True)
-class TokenInfo:
-    id: int
-    name: str
-    created_at: datetime
-    last_used_at: datetime | None
-    revoked_at: datetime | None
-
-
 class Accounts:
     """Account operations over one store; `.sessions` and `.signups` for those tables."""
 
     def __init__(self, store: Store, *, hasher: PasswordHasher | None = None) -> None:
         self.store = store
         self.hasher = hasher or PasswordHasher()
+        self.records = AccountStore(store)
         self.sessions = Sessions(store)
         self.signups = Signups(store, self.hasher)
-
-    def _session(self) -> Session:
-        return Session(self.store.engine)
 
     # --- sign-up and log-in -----------------------------------------------------------
 
@@ -84,21 +69,15 @@ class Accounts:
         through `signups` and an emailed link instead."""
         address = normalize_email(email)
         check_password(password, address)
-        user = m.User(email=address, name=name.strip()[:200], session_epoch=0,
-                      password_hash=self.hasher.hash(password), created_at=_now())
-        try:
-            with self._session() as s, s.begin():
-                s.add(user)
-                s.flush()
-                return account_of(user)
-        except IntegrityError:
+        account = self.records.create_user(address, name.strip()[:200],
+                                           self.hasher.hash(password), now=utc_now())
+        if account is None:
             raise AccountError("email: an account with this address exists; log in or "
-                               "reset the password") from None
+                               "reset the password")
+        return account
 
     def get(self, user_id: int) -> Account | None:
-        with self._session() as s:
-            user = s.get(m.User, user_id)
-            return account_of(user) if user else None
+        return self.records.user(user_id)
 
     def log_in(self, email: str, password: str, *, address: str = "",
                now: datetime | None = None) -> Account:
@@ -109,7 +88,7 @@ class Accounts:
         between a check and its count; a right password takes its count back. The
         same message for an unknown address and a wrong password.
         """
-        now = now or _now()
+        now = now or utc_now()
         key = email.strip().lower()[:320]
         limits = RateLimits(self.store)
         keys = [(f"login:account:{key}", MAX_FAILURES_PER_ACCOUNT)]
@@ -121,8 +100,7 @@ class Accounts:
             raise TooManyAttemptsError(
                 f"too many failed log-ins; try again in {math.ceil(refused.retry_after / 60)} "
                 "minutes or reset your password", retry_after=refused.retry_after)
-        with self._session() as s:
-            user = s.scalar(select(m.User).where(m.User.email == key))
+        user = self.records.credentials_by_email(key)
         ok = False
         if user is not None:
             try:
@@ -138,39 +116,24 @@ class Accounts:
         for name, _ in keys[1:]:
             limits.undo(name)
         if self.hasher.check_needs_rehash(user.password_hash):
-            with self._session() as s, s.begin():
-                stored = s.get(m.User, user.id)
-                if stored is not None:
-                    stored.password_hash = self.hasher.hash(password)
-        return account_of(user)
+            self.records.set_password_hash(user.account.id, self.hasher.hash(password))
+        return user.account
 
     # --- passwords --------------------------------------------------------------------
-
-    def _new_password(self, s: Session, user_id: int, password_hash: str) -> None:
-        """In the caller's transaction: the new hash, and nothing the old password let
-        anyone do survives it: every session and every outstanding reset link goes."""
-        s.execute(update(m.User).where(m.User.id == user_id)
-                  .values(password_hash=password_hash))
-        s.execute(delete(m.PasswordReset).where(m.PasswordReset.user_id == user_id))
-        self.sessions.end_all(user_id, session=s)
 
     def change_password(self, user_id: int, old: str, new: str) -> Account:
         """Set a new password. Every session of the user ends and every reset link stops
         working; the caller starts a fresh session for the browser that asked."""
-        with self._session() as s:
-            user = s.get(m.User, user_id)
-            if user is None:
-                raise AccountError("no such account")
-            try:
-                self.hasher.verify(user.password_hash, old)
-            except (VerificationError, InvalidHashError):
-                raise InvalidCredentialsError("current password: wrong password") from None
-            check_password(new, user.email)
-            hashed = self.hasher.hash(new)  # before the transaction: no lock held meanwhile
-            account = account_of(user)
-        with self._session() as s, s.begin():
-            self._new_password(s, user_id, hashed)
-        return account
+        user = self.records.credentials(user_id)
+        if user is None:
+            raise AccountError("no such account")
+        try:
+            self.hasher.verify(user.password_hash, old)
+        except (VerificationError, InvalidHashError):
+            raise InvalidCredentialsError("current password: wrong password") from None
+        check_password(new, user.account.email)
+        self.records.replace_password(user_id, self.hasher.hash(new))
+        return user.account
 
     def count_reset_request(self, email: str, *, client: str = "",
                             now: datetime | None = None) -> None:
@@ -181,7 +144,7 @@ class Accounts:
         if client:
             keys.append((f"reset:client:{client[:64]}", MAX_RESETS_PER_CLIENT,
                          "from one network address"))
-        count_request(RateLimits(self.store), keys, window=RESET_WINDOW, now=now or _now(),
+        count_request(RateLimits(self.store), keys, window=RESET_WINDOW, now=now or utc_now(),
                       what="reset requests")
 
     def request_reset(self, email: str, *, token: str | None = None,
@@ -190,44 +153,25 @@ class Accounts:
 
         `token` is the one to store (drawn by the caller, so its link exists before
         anyone knows whether the address has an account); a new one when not given."""
-        now = now or _now()
-        key = email_key(email)
+        now = now or utc_now()
         token = token or new_token()
-        with self._session() as s, s.begin():
-            s.execute(delete(m.PasswordReset).where(m.PasswordReset.expires_at < now))
-            user = s.scalar(select(m.User).where(m.User.email == key))
-            if user is None:
-                return None
-            s.add(m.PasswordReset(user_id=user.id, token_hash=digest(token),
-                                  expires_at=now + RESET_LIFETIME, used_at=None))
-            return account_of(user), token
+        account = self.records.add_reset(email_key(email), digest(token), now=now,
+                                         expires_at=now + RESET_LIFETIME)
+        return (account, token) if account is not None else None
 
     def reset_password(self, token: str, new: str, *, now: datetime | None = None) -> Account:
         """Use a reset link once, before it expires. Every other link of the user stops
         working and every session ends; the caller logs the browser in afresh."""
-        now = now or _now()
+        now = now or utc_now()
         if len(token) > 100:  # a real one is 43 characters
             raise AccountError(RESET_INVALID)
-        with self._session() as s:
-            reset = s.scalar(select(m.PasswordReset).where(
-                m.PasswordReset.token_hash == digest(token)))
-            if reset is None or reset.expires_at < now:
-                raise AccountError(RESET_INVALID)
-            user = s.get(m.User, reset.user_id)
-            if user is None:
-                raise AccountError(RESET_INVALID)
-            # Checked before the link is used up: a too-short password does not spend it.
-            check_password(new, user.email)
-            account = account_of(user)
-        hashed = self.hasher.hash(new)
-        with self._session() as s, s.begin():
-            # Claimed by deleting it: of two uses racing, only one finds the row.
-            claimed = s.execute(delete(m.PasswordReset).where(
-                m.PasswordReset.token_hash == digest(token),
-                m.PasswordReset.expires_at >= now).returning(m.PasswordReset.user_id)).first()
-            if claimed is None:
-                raise AccountError(RESET_INVALID)
-            self._new_password(s, account.id, hashed)
+        account = self.records.reset_owner(digest(token), now=now)
+        if account is None:
+            raise AccountError(RESET_INVALID)
+        # Checked before the link is used up: a too-short password does not spend it.
+        check_password(new, account.email)
+        if self.records.claim_reset(digest(token), self.hasher.hash(new), now=now) is None:
+            raise AccountError(RESET_INVALID)
         RateLimits(self.store).clear(f"login:account:{account.email}")
         return account
 
@@ -236,37 +180,20 @@ class Accounts:
     def create_token(self, user_id: int, name: str) -> str:
         """A new API token: returned once, only its hash is kept."""
         token = TOKEN_PREFIX + new_token()
-        with self._session() as s, s.begin():
-            s.add(m.ApiToken(user_id=user_id, name=(name.strip() or "token")[:100],
-                             token_hash=digest(token), created_at=_now()))
+        self.records.add_api_token(user_id, (name.strip() or "token")[:100], digest(token),
+                                   now=utc_now())
         return token
 
     def tokens(self, user_id: int) -> list[TokenInfo]:
-        with self._session() as s:
-            return [TokenInfo(t.id, t.name, t.created_at, t.last_used_at, t.revoked_at)
-                    for t in s.scalars(select(m.ApiToken).where(m.ApiToken.user_id == user_id)
-                                       .order_by(m.ApiToken.id))]
+        return self.records.api_tokens(user_id)
 
     def revoke_token(self, user_id: int, token_id: int) -> bool:
-        with self._session() as s, s.begin():
-            token = s.get(m.ApiToken, token_id)
-            if token is None or token.user_id != user_id or token.revoked_at is not None:
-                return False
-            token.revoked_at = _now()
-            return True
+        return self.records.revoke_api_token(user_id, token_id, now=utc_now())
 
     def account_for_token(self, token: str) -> Account | None:
         """The account an API token belongs to, unless it is unknown or revoked."""
         if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
             return None
-        with self._session() as s, s.begin():
-            row = s.scalar(select(m.ApiToken).where(m.ApiToken.token_hash == digest(token)))
-            if row is None or row.revoked_at is not None:
-                return None
-            now = _now()
-            # One write a minute at most: a script making many calls is not a write storm.
-            stale = row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1)
-            if stale and not self.store.read_only:  # a read-only store records nothing
-                row.last_used_at = now
-            user = s.get(m.User, row.user_id)
-            return account_of(user) if user else None
+        # One write a minute at most: a script making many calls is not a write storm.
+        return self.records.account_for_api_token(digest(token), now=utc_now(),
+                                                  touch_every=timedelta(minutes=1))

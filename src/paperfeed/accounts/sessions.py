@@ -1,7 +1,8 @@
 """Server-side log-in sessions: one row a logged-in browser, found by its token's hash.
 
-Owns the `sessions` table. The browser's `pf_session` cookie carries a random 256-bit
-token; the store keeps only its SHA-256, so a copy of the database logs nobody in. A
+Decides over the `sessions` table, which `paperfeed.store.accounts` keeps. The browser's
+`pf_session` cookie carries a random 256-bit token; the store keeps only its SHA-256, so
+a copy of the database logs nobody in. A
 session ends when its row goes: log-out deletes it (a saved cookie stops working at
 once), a password change or reset deletes every one of the user's, and rows past their
 expiry are pruned whenever someone logs in.
@@ -12,26 +13,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, delete, select, update
-from sqlalchemy.orm import Session
-
 from paperfeed.accounts.core import Account, digest, new_token
+from paperfeed.clock import utc_now
 from paperfeed.store import Store
-from paperfeed.store import models as m
-from paperfeed.store.store import _now
+from paperfeed.store.accounts import AccountStore
+from paperfeed.store.accounts import SessionInfo as SessionInfo  # the value lives in the store
 
 SESSION_LIFETIME = timedelta(days=30)
 # Last-seen is written at most this often: a browser loading many pages is not a write
 # storm (the same rule as API tokens).
 TOUCH_EVERY = timedelta(minutes=1)
 MAX_TOKEN = 100  # a real token is 43 characters; anything longer is not one
-
-
-_FIND = (select(m.UserSession.id, m.UserSession.last_seen_at, m.User.id, m.User.email,
-                m.User.name)
-         .join(m.User, m.User.id == m.UserSession.user_id)
-         .where(m.UserSession.token_hash == bindparam("token_hash"),
-                m.UserSession.expires_at > bindparam("now")))
 
 
 @dataclass(frozen=True)
@@ -44,89 +36,52 @@ class LiveSession:
     stale: bool
 
 
-@dataclass(frozen=True)
-class SessionInfo:
-    """One of a user's sessions, for the account page."""
-
-    id: int
-    created_at: datetime
-    last_seen_at: datetime
-    expires_at: datetime
-
-
 class Sessions:
     """Sessions over one store."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self.records = AccountStore(store)
 
     def start(self, user_id: int, *, now: datetime | None = None) -> str:
-        """A new session for the user; returns the token for the cookie (never stored)."""
-        now = now or _now()
+        """A new session for the user; returns the token for the cookie (never stored).
+        Expired sessions are pruned here, not per request: log-ins are rare."""
+        now = now or utc_now()
         token = new_token()
-        with Session(self.store.engine) as s, s.begin():
-            # Pruned here, not per request: log-ins are rare, and the index on
-            # expires_at makes this a range delete.
-            s.execute(delete(m.UserSession).where(m.UserSession.expires_at <= now))
-            s.add(m.UserSession(user_id=user_id, token_hash=digest(token), created_at=now,
-                                last_seen_at=now, expires_at=now + SESSION_LIFETIME))
+        self.records.start_session(user_id, digest(token), now=now,
+                                   expires_at=now + SESSION_LIFETIME)
         return token
 
     def find(self, token: str | None, *, now: datetime | None = None) -> LiveSession | None:
         """The live session of a cookie's token, else None. One read by the unique index
-        on token_hash (joined to the user by primary key); writes nothing."""
+        on token_hash; writes nothing."""
         if not token or len(token) > MAX_TOKEN:
             return None
-        now = now or _now()
-        # Plain columns on a connection, not ORM objects: this runs on every request.
-        with self.store.engine.connect() as conn:
-            row = conn.execute(_FIND, {"token_hash": digest(token), "now": now}).first()
-        if row is None:
+        now = now or utc_now()
+        found = self.records.find_session(digest(token), now=now)
+        if found is None:
             return None
-        session_id, last_seen, user_id, email, name = row
-        return LiveSession(id=session_id, account=Account(id=user_id, email=email, name=name),
-                           stale=now - last_seen >= TOUCH_EVERY)
+        return LiveSession(id=found.id, account=found.account,
+                           stale=now - found.last_seen_at >= TOUCH_EVERY)
 
     def touch(self, session_id: int, *, now: datetime | None = None) -> None:
         """Record that the session was just used."""
-        with Session(self.store.engine) as s, s.begin():
-            s.execute(update(m.UserSession).where(m.UserSession.id == session_id)
-                      .values(last_seen_at=now or _now()))
+        self.records.touch_session(session_id, now=now or utc_now())
 
     def end(self, token: str | None) -> bool:
         """Log-out: delete the session of this token. True when there was one."""
         if not token or len(token) > MAX_TOKEN:
             return False
-        with Session(self.store.engine) as s, s.begin():
-            result = s.execute(delete(m.UserSession)
-                               .where(m.UserSession.token_hash == digest(token)))
-        return bool(getattr(result, "rowcount", 0))
+        return self.records.end_session(digest(token))
 
-    def end_all(self, user_id: int, *, session: Session | None = None) -> int:
-        """Delete every session of the user (in the caller's transaction when given)."""
-        stmt = delete(m.UserSession).where(m.UserSession.user_id == user_id)
-        if session is not None:
-            result = session.execute(stmt)
-        else:
-            with Session(self.store.engine) as s, s.begin():
-                result = s.execute(stmt)
-        return int(getattr(result, "rowcount", 0) or 0)
+    def end_all(self, user_id: int) -> int:
+        """Delete every session of the user; how many there were."""
+        return self.records.end_sessions(user_id)
 
     def of_user(self, user_id: int, *, now: datetime | None = None) -> list[SessionInfo]:
         """The user's live sessions, most recently used first."""
-        now = now or _now()
-        with Session(self.store.engine) as s:
-            rows = s.scalars(select(m.UserSession)
-                             .where(m.UserSession.user_id == user_id,
-                                    m.UserSession.expires_at > now)
-                             .order_by(m.UserSession.last_seen_at.desc(),
-                                       m.UserSession.id.desc()))
-            return [SessionInfo(r.id, r.created_at, r.last_seen_at, r.expires_at)
-                    for r in rows]
+        return self.records.sessions_of(user_id, now=now or utc_now())
 
     def prune(self, *, now: datetime | None = None) -> int:
         """Delete expired sessions; the number deleted."""
-        with Session(self.store.engine) as s, s.begin():
-            result = s.execute(delete(m.UserSession)
-                               .where(m.UserSession.expires_at <= (now or _now())))
-        return int(getattr(result, "rowcount", 0) or 0)
+        return self.records.prune_sessions(now=now or utc_now())

@@ -1,11 +1,12 @@
 """Sign-up by emailed link: the request says nothing about who has an account.
 
-Owns the `pending_signups` table. `request` validates the form, counts the rate limits,
-hashes the password and draws the link's token: the same work for every address, and
-none of it reads the users table, so neither the answer nor its time tells whether the
-address is taken. `record` runs later, off the request path (in the mail queue): it keeps
-a pending sign-up for a free address, or returns the account that already has it (which
-is then mailed "you already have an account"). `confirm` turns a link into the account.
+Decides over the `pending_signups` table, which `paperfeed.store.accounts` keeps.
+`request` validates the form, counts the rate limits, hashes the password and draws the
+link's token: the same work for every address, and none of it reads the users table, so
+neither the answer nor its time tells whether the address is taken. `record` runs later,
+off the request path (in the mail queue): it keeps a pending sign-up for a free address,
+or returns the account that already has it (which is then mailed "you already have an
+account"). `confirm` turns a link into the account.
 """
 
 from __future__ import annotations
@@ -14,24 +15,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
-from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from paperfeed.accounts.core import (
     Account,
     AccountError,
-    account_of,
     check_password,
     count_request,
     digest,
     new_token,
     normalize_email,
 )
+from paperfeed.clock import utc_now
 from paperfeed.store import Store
-from paperfeed.store import models as m
+from paperfeed.store.accounts import AccountStore
 from paperfeed.store.limits import RateLimits
-from paperfeed.store.store import _now
 
 SIGNUP_LIFETIME = timedelta(hours=24)
 SIGNUP_WINDOW = timedelta(hours=1)
@@ -57,12 +54,13 @@ class Signups:
     def __init__(self, store: Store, hasher: PasswordHasher) -> None:
         self.store = store
         self.hasher = hasher
+        self.records = AccountStore(store)
 
     def request(self, email: str, password: str, name: str = "", *, client: str = "",
                 now: datetime | None = None) -> SignupRequest:
         """A checked, counted, hashed sign-up, or AccountError (bad email or password) /
         TooManyAttemptsError (over a limit). Reads nothing about existing accounts."""
-        now = now or _now()
+        now = now or utc_now()
         address = normalize_email(email)
         check_password(password, address)
         keys = [(f"signup:email:{address}", MAX_SIGNUPS_PER_EMAIL, "for one address")]
@@ -79,59 +77,27 @@ class Signups:
                ) -> Account | None:
         """Keep the pending sign-up and return None; or, when the address already has an
         account, keep nothing and return that account."""
-        now = now or _now()
-        with Session(self.store.engine) as s, s.begin():
-            s.execute(delete(m.PendingSignup).where(m.PendingSignup.expires_at <= now))
-            user = s.scalar(select(m.User).where(m.User.email == request.email))
-            if user is not None:
-                return account_of(user)
-            s.add(m.PendingSignup(email=request.email, name=request.name,
-                                  password_hash=request.password_hash,
-                                  token_hash=digest(request.token), created_at=now,
-                                  expires_at=now + SIGNUP_LIFETIME))
-            return None
+        now = now or utc_now()
+        return self.records.add_pending_signup(
+            request.email, request.name, request.password_hash, digest(request.token),
+            now=now, expires_at=now + SIGNUP_LIFETIME)
 
     def pending(self, token: str, *, now: datetime | None = None) -> str | None:
         """The address a valid sign-up link is for, else None (the confirm page)."""
-        now = now or _now()
         if len(token) > 100:
             return None
-        with Session(self.store.engine) as s:
-            return s.scalar(select(m.PendingSignup.email).where(
-                m.PendingSignup.token_hash == digest(token),
-                m.PendingSignup.expires_at > now))
+        return self.records.pending_signup_email(digest(token), now=now or utc_now())
 
     def confirm(self, token: str, *, now: datetime | None = None) -> Account:
         """Create the account of a sign-up link, once; its other links for the address
         stop working. AccountError when the link is not valid or the address was taken
         in the meantime."""
-        now = now or _now()
         if len(token) > 100:
             raise AccountError(LINK_INVALID)
-        taken = False
-        try:
-            with Session(self.store.engine) as s, s.begin():
-                # Claimed by deleting it: two clicks on one link cannot both get past here.
-                row = s.execute(delete(m.PendingSignup).where(
-                    m.PendingSignup.token_hash == digest(token),
-                    m.PendingSignup.expires_at > now).returning(
-                    m.PendingSignup.email, m.PendingSignup.name,
-                    m.PendingSignup.password_hash)).first()
-                if row is None:
-                    raise AccountError(LINK_INVALID)
-                address, name, password_hash = row
-                s.execute(delete(m.PendingSignup).where(m.PendingSignup.email == address))
-                if s.scalar(select(m.User.id).where(m.User.email == address)) is not None:
-                    taken = True  # commit the deletions, then say so
-                else:
-                    user = m.User(email=address, name=name, session_epoch=0,
-                                  password_hash=password_hash, created_at=now)
-                    s.add(user)
-                    s.flush()
-                    account = account_of(user)
-        except IntegrityError:  # created by another link at the same moment
-            taken = True
-        if taken:
+        confirmed = self.records.confirm_signup(digest(token), now=now or utc_now())
+        if confirmed == "invalid":
+            raise AccountError(LINK_INVALID)
+        if confirmed == "taken":
             raise AccountError("email: an account with this address exists; log in or "
                                "reset the password")
-        return account
+        return confirmed

@@ -5,6 +5,6 @@ links; a CRF tagger trained on annotated scientific text for task and dataset
 phrases) and the card values. Storage is in `store.cards`; display in `web`.
 """
 
-from paperfeed.cards.model import KINDS, Card, Result, Span, Tagger
+from paperfeed.card_types import KINDS, Card, Result, Span, Tagger
 
 __all__ = ["KINDS", "Card", "Result", "Span", "Tagger"]

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from multiprocessing import get_context
 from pathlib import Path
 
-from paperfeed.cards.model import Card, Tagger
+from paperfeed.card_types import Card, Tagger
 from paperfeed.errors import PaperfeedError
 from paperfeed.store import Store
 from paperfeed.store.cards import CardStore, PaperText

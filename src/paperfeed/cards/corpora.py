@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from paperfeed.cards.model import SPAN_LABELS, Span
+from paperfeed.card_types import SPAN_LABELS, Span
 from paperfeed.errors import SourceError
 
 __all__ = [

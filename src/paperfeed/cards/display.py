@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol, TypeVar
 
-from paperfeed.cards.model import Card, Result
+from paperfeed.card_types import Card, Result
 from paperfeed.store.cards import facet_key
 
 __all__ = ["about", "headline"]

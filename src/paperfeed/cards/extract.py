@@ -13,8 +13,8 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
+from paperfeed.card_types import Card, Result, Span, Tagger
 from paperfeed.cards.mentions import find_datasets, find_tasks
-from paperfeed.cards.model import Card, Result, Span, Tagger
 from paperfeed.cards.names import find_kind, find_name
 from paperfeed.cards.results import find_results
 from paperfeed.cards.sentences import split_sentences

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from paperfeed.cards.model import KINDS
+from paperfeed.card_types import KINDS
 
 __all__ = ["CardFilter", "split_facets"]
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Sequence
 
-from paperfeed.cards.model import Span
+from paperfeed.card_types import Span
 from paperfeed.cards.names import is_generic, is_name_like
 
 __all__ = ["defined_acronyms", "find_datasets", "find_tasks"]

@@ -17,7 +17,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from paperfeed.cards.model import Kind
+from paperfeed.card_types import Kind
 
 __all__ = [
     "NameCandidate", "find_kind", "find_name", "is_generic", "is_name_like", "name_candidates",

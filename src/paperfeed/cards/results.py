@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from paperfeed.cards.model import Result
+from paperfeed.card_types import Result
 
 __all__ = ["find_results", "find_values"]
 

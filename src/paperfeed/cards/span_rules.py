@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from paperfeed.cards.model import Span
+from paperfeed.card_types import Span
 
 __all__ = ["RegexSpanTagger"]
 

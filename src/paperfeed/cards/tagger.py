@@ -11,7 +11,6 @@ corpora through `cards.corpora` and writes nothing but the model files.
 from __future__ import annotations
 
 import json
-import os
 import re
 import tempfile
 import time
@@ -22,6 +21,7 @@ from typing import Any
 
 import pycrfsuite
 
+from paperfeed.card_types import SPAN_LABELS, Span
 from paperfeed.cards.corpora import (
     LabelledSentence,
     bio_spans,
@@ -30,9 +30,9 @@ from paperfeed.cards.corpora import (
     read_tdms_kb,
     read_tdmsci,
 )
-from paperfeed.cards.model import SPAN_LABELS, Span
 from paperfeed.errors import PaperfeedError
 from paperfeed.sources import read_records
+from paperfeed.store.files import atomic_write, temp_path
 
 __all__ = [
     "MODEL_VERSION",
@@ -313,25 +313,15 @@ def train_tagger(sentences: Sequence[LabelledSentence], out_path: Path, *,
         "feature.possible_transitions": True,
     })
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_model = tempfile.mkstemp(dir=out_path.parent, prefix=out_path.name + ".")
-    os.close(fd)
-    try:
-        trainer.train(tmp_model)
-        os.chmod(tmp_model, 0o644)  # mkstemp makes it owner-only
+    with temp_path(out_path) as tmp_model:
+        trainer.train(str(tmp_model))
         seconds = time.perf_counter() - start
         info: dict[str, Any] = {
             "version": MODEL_VERSION, "labels": list(SPAN_LABELS), "config": asdict(config),
             "sentences": len(sentences), "train_seconds": round(seconds, 1),
             "meta": meta or {}, "gazetteer": gaz or {}, "clusters": clu or {},
         }
-        tmp_json = tmp_model + ".json"
-        Path(tmp_json).write_text(json.dumps(info, ensure_ascii=False), encoding="utf-8")
-        os.replace(tmp_model, out_path)
-        os.replace(tmp_json, _sidecar(out_path))
-    finally:
-        for leftover in (tmp_model, tmp_model + ".json"):
-            if os.path.exists(leftover):
-                os.unlink(leftover)
+    atomic_write(_sidecar(out_path), json.dumps(info, ensure_ascii=False))
     return info
 
 

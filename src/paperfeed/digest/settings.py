@@ -17,11 +17,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from paperfeed.clock import utc_now
 from paperfeed.errors import PaperfeedError
 from paperfeed.store import Store
 from paperfeed.store import models as m
 from paperfeed.store.models_digest import DigestSetting
-from paperfeed.store.store import _now
 
 Frequency = Literal["daily", "weekly", "off"]
 FREQUENCIES: tuple[Frequency, ...] = ("daily", "weekly", "off")
@@ -101,13 +101,13 @@ def set_frequency(store: Store, user_id: int, frequency: str, *,
     if frequency not in FREQUENCIES:
         raise DigestError(f"frequency: expected one of {', '.join(FREQUENCIES)}, "
                           f"got {frequency!r}")
-    if not _write(store, user_id, frequency, None, now or _now()):
+    if not _write(store, user_id, frequency, None, now or utc_now()):
         raise DigestError("no such account")
 
 
 def unsubscribe(store: Store, user_id: int, *, now: datetime | None = None) -> bool:
     """Stop a user's digests (the one-click link); False when the account no longer exists."""
-    now = now or _now()
+    now = now or utc_now()
     return _write(store, user_id, "off", now, now)
 
 

@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
 from pathlib import Path
 
 from filelock import FileLock
 
+from paperfeed.clock import utc_stamp
 from paperfeed.errors import ModelUnavailableError
+from paperfeed.store.files import atomic_write, temp_path
 
 # The files whose bytes decide what the model computes: weights, architecture,
 # tokenizer and the sentence-transformers pooling/normalisation modules.
@@ -78,19 +77,6 @@ def _is_valid(path: Path, fingerprint: str) -> bool:
     return bool(recorded.get("sha256") == _sha256(path))
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def cached_file(
     cache_dir: Path,
     name: str,
@@ -113,28 +99,19 @@ def cached_file(
     with FileLock(str(path) + ".lock", timeout=LOCK_TIMEOUT_S):
         if _is_valid(path, fingerprint):
             return path
-        fd, tmp_name = tempfile.mkstemp(dir=cache_dir, prefix=f".{name}.", suffix=".tmp")
-        os.close(fd)
-        tmp = Path(tmp_name)
-        try:
+        # Readable by other users (DEFAULT_MODE): a server may run as another account.
+        with temp_path(path) as tmp:
             build(tmp)
-            os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide the file from other users
-            with tmp.open("rb+") as fh:
-                os.fsync(fh.fileno())
             sha = _sha256(tmp)
             # The old manifest goes first: a crash between the two renames then
             # leaves a file without a manifest, which is rebuilt, never trusted.
             _manifest_path(path).unlink(missing_ok=True)
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
         manifest = {
             "file": name,
             "fingerprint": fingerprint,
             "sha256": sha,
-            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "created": utc_stamp(),
             **(info or {}),
         }
-        _atomic_write_text(_manifest_path(path), json.dumps(manifest, indent=2) + "\n")
+        atomic_write(_manifest_path(path), json.dumps(manifest, indent=2) + "\n")
     return path

@@ -24,6 +24,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from paperfeed.catalog import Catalog
+from paperfeed.clock import utc_now
 from paperfeed.errors import PaperfeedError
 from paperfeed.feeds.atom import MEDIA_TYPES, FeedInfo, FeedItem, Format, build_feed
 from paperfeed.index import SearchFilters
@@ -31,7 +32,6 @@ from paperfeed.rank.picks import Pick, PickSource
 from paperfeed.store import Store, StoredPaper
 from paperfeed.store import models as m
 from paperfeed.store import models_feeds as mf
-from paperfeed.store.store import _now
 
 __all__ = ["FEED_SIZE", "MAX_QUERY", "MEDIA_TYPES", "FeedError", "FeedInfo", "FeedItem",
            "FeedTokenInfo", "Feeds", "Format", "SavedSearchInfo", "build_feed",
@@ -149,7 +149,7 @@ class Feeds:
                 mf.FeedToken.user_id == user_id, mf.FeedToken.revoked_at.is_(None))) or 0
             if active >= MAX_ACTIVE_TOKENS:
                 raise FeedError(f"you have {active} personal feed URLs; revoke one first")
-            s.add(mf.FeedToken(user_id=user_id, token_hash=_digest(token), created_at=_now()))
+            s.add(mf.FeedToken(user_id=user_id, token_hash=_digest(token), created_at=utc_now()))
         return token
 
     def tokens(self, user_id: int) -> list[FeedTokenInfo]:
@@ -163,7 +163,7 @@ class Feeds:
             token = s.get(mf.FeedToken, token_id)
             if token is None or token.user_id != user_id or token.revoked_at is not None:
                 return False
-            token.revoked_at = _now()
+            token.revoked_at = utc_now()
             return True
 
     def user_for_token(self, token: str) -> int | None:
@@ -188,7 +188,7 @@ class Feeds:
             if count >= MAX_SAVED_SEARCHES:
                 raise FeedError(f"you have {count} saved searches; delete one first")
             row = mf.SavedSearch(user_id=user_id, name=name, query=query, category=category,
-                                 public_token=secrets.token_urlsafe(32), created_at=_now())
+                                 public_token=secrets.token_urlsafe(32), created_at=utc_now())
             s.add(row)
             s.flush()
             return _saved(row)

@@ -17,9 +17,7 @@ tantivy, for the same reason.
 
 from __future__ import annotations
 
-import datetime
 import json
-import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
@@ -30,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 import tantivy
 
+from paperfeed.clock import utc_stamp
 from paperfeed.embed.model import Embedder, paper_text
 from paperfeed.errors import IndexStaleError, PaperfeedError
 from paperfeed.index.fusion import RELATED_FUSION, SEARCH_FUSION, FusionParams, fuse
@@ -37,6 +36,7 @@ from paperfeed.index.lexical import LexHit, LexicalIndex
 from paperfeed.index.query import ParsedQuery, parse_user_query
 from paperfeed.index.types import IndexDoc, SearchFilters, SearchHit
 from paperfeed.index.vectors import VectorStore
+from paperfeed.store.files import atomic_write
 
 __all__ = ["PaperIndex"]
 
@@ -52,10 +52,6 @@ DATE_SORT_POOL = 200
 
 Mode = Literal["hybrid", "lexical", "dense"]
 Sort = Literal["relevance", "date"]
-
-
-def _now() -> str:
-    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
 
 class PaperIndex:
@@ -147,19 +143,9 @@ class PaperIndex:
     def _write_manifest(self, **changes: Any) -> None:
         manifest = {**self._manifest, **changes}
         manifest["counts"] = {"papers": self._vectors.n_live, "vectors": self._vectors.n_live}
-        manifest["updated_at"] = _now()
+        manifest["updated_at"] = utc_stamp()
         manifest["built_at"] = manifest["built_at"] or manifest["updated_at"]
-        tmp = self._manifest_path.with_suffix(".json.tmp")
-        with tmp.open("w", encoding="utf-8") as handle:
-            json.dump(manifest, handle, indent=2, sort_keys=True)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, self._manifest_path)
-        directory_fd = os.open(self.directory, os.O_RDONLY)
-        try:
-            os.fsync(directory_fd)  # the rename itself must survive a power cut
-        finally:
-            os.close(directory_fd)
+        atomic_write(self._manifest_path, json.dumps(manifest, indent=2, sort_keys=True))
         self._manifest = manifest
 
     def _commit(self, *, rows: int, tombstones: int, **changes: Any) -> None:

@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from paperfeed.store.files import temp_path
+
 if TYPE_CHECKING:
     from usearch.index import Index as UsearchIndex
 
@@ -224,9 +226,8 @@ class VectorStore:
         """Write the graph if it changed since it was loaded or saved (atomically)."""
         if self._ann is None or not self._ann_dirty or self.read_only:
             return
-        tmp = self._ann_path.with_suffix(".usearch.tmp")
-        self._ann.save(str(tmp))
-        os.replace(tmp, self._ann_path)
+        with temp_path(self._ann_path) as tmp:
+            self._ann.save(str(tmp))
         self._ann_dirty = False
 
     def search_ann(self, query: FloatMatrix, count: int) -> tuple[npt.NDArray[np.int64],

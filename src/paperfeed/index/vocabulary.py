@@ -11,10 +11,9 @@ and saves it). Used by the personal ranker's lexical part
 
 from __future__ import annotations
 
+import io
 import json
-import os
 import random
-import tempfile
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
@@ -25,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from paperfeed.errors import PaperfeedError
+from paperfeed.store.files import atomic_write
 
 if TYPE_CHECKING:
     from scipy import sparse
@@ -194,21 +194,15 @@ class Vocabulary:
         # Terms never hold a newline (the tokenizer splits on it), so one joined blob is safe
         # and far smaller than a fixed-width string array.
         blob = "\n".join(self.terms).encode("utf-8")
-        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                np.savez_compressed(
-                    handle,
-                    terms=np.frombuffer(blob, dtype=np.uint8),
-                    idf=self.idf.astype(np.float32),
-                    meta=np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8),
-                )
-            # mkstemp made it owner-only: as readable as the rest of the index instead.
-            os.chmod(name, path.parent.stat().st_mode & 0o666)
-            os.replace(name, path)
-        except BaseException:
-            Path(name).unlink(missing_ok=True)
-            raise
+        content = io.BytesIO()
+        np.savez_compressed(
+            content,
+            terms=np.frombuffer(blob, dtype=np.uint8),
+            idf=self.idf.astype(np.float32),
+            meta=np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8),
+        )
+        # As readable as the rest of the index.
+        atomic_write(path, content.getvalue(), mode=path.parent.stat().st_mode & 0o666)
 
     @classmethod
     def load(cls, path: Path | str) -> Vocabulary:

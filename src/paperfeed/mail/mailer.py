@@ -13,6 +13,7 @@ from typing import Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from paperfeed.errors import PaperfeedError
+from paperfeed.store.files import atomic_write
 
 
 class MailError(PaperfeedError):
@@ -75,9 +76,7 @@ class OutboxMailer:
         self.folder.mkdir(parents=True, exist_ok=True)
         stem = re.sub(r"[^A-Za-z0-9._-]+", "_", str(msg["Message-ID"] or "message"))[:120]
         path = self.folder / f"{stem.strip('_')}.eml"
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(bytes(msg))
-        tmp.replace(path)
+        atomic_write(path, bytes(msg))
 
 
 def smtp_configured() -> bool:

@@ -331,13 +331,13 @@ class Feed:
 
     def mark_seen(self, user_id: int, paper_ids: Sequence[int], channel: str) -> None:
         """Record papers shown to the user (a digest) so they are never picked again."""
-        from paperfeed.store.store import _now
+        from paperfeed.clock import utc_now
 
         with self._session() as s, s.begin():
             already = set(s.scalars(select(m.SeenPaper.paper_id).where(
                 m.SeenPaper.user_id == user_id, m.SeenPaper.paper_id.in_(paper_ids))))
             s.add_all(m.SeenPaper(user_id=user_id, paper_id=pid, channel=channel,
-                                  seen_at=_now()) for pid in dict.fromkeys(paper_ids)
+                                  seen_at=utc_now()) for pid in dict.fromkeys(paper_ids)
                       if pid not in already)
 
 

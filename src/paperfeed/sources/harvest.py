@@ -16,13 +16,14 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, timedelta
 from types import TracebackType
 from typing import Any, Protocol, TypeVar
 
 import httpx
 
 from paperfeed import __version__
+from paperfeed.clock import utc_now
 from paperfeed.errors import HarvestError, SourceError
 from paperfeed.records import PaperRecord
 from paperfeed.sources.atom import AtomFeed, parse_atom_feed
@@ -291,7 +292,7 @@ class HarvestReport:
 
 
 def _utc_today() -> date:
-    return datetime.now(UTC).date()
+    return utc_now().date()
 
 
 class OaiHarvester:

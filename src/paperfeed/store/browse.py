@@ -17,9 +17,10 @@ from sqlalchemy import Select, and_, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from paperfeed.clock import utc_now
 from paperfeed.store import models as m
 from paperfeed.store.merge import name_key
-from paperfeed.store.store import Store, _now
+from paperfeed.store.store import Store
 
 LISTED = m.LISTED
 Q = TypeVar("Q", bound=Select[*tuple[Any, ...]])
@@ -178,7 +179,7 @@ class Browse:
         try:
             with self._session() as s, s.begin():
                 s.add(m.Vote(paper_id=paper_id, voter=voter, client=client or voter,
-                             created_at=at or _now()))
+                             created_at=at or utc_now()))
         except IntegrityError:
             return False
         return True

@@ -17,10 +17,11 @@ from datetime import date
 from sqlalchemy import ColumnElement, Select, and_, delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
-from paperfeed.cards.model import Card
+from paperfeed.card_types import Card
+from paperfeed.clock import utc_now
 from paperfeed.store import models as m
 from paperfeed.store.models_cards import CardFacet, CardRow
-from paperfeed.store.store import Store, _now
+from paperfeed.store.store import Store
 
 __all__ = ["CardStore", "FacetCount", "PaperText", "facet_key"]
 
@@ -77,7 +78,7 @@ class CardStore:
         cards. Papers deleted meanwhile are skipped. Returns how many were written."""
         if not cards:
             return 0
-        now = _now()
+        now = utc_now()
         ids = [pid for pid, _, _ in cards]
         with self._session() as s, s.begin():
             present = set(s.scalars(select(m.Paper.id).where(m.Paper.id.in_(ids))))

@@ -19,8 +19,10 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from paperfeed.clock import utc_now
 from paperfeed.store import models as m
-from paperfeed.store.store import Store, _now
+from paperfeed.store.files import atomic_write
+from paperfeed.store.store import Store
 
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 ACTIVE = (QUEUED, RUNNING)
@@ -68,7 +70,7 @@ class JobStore:
         """Queue a job; `upload` (file name, bytes) is kept in the data folder for it."""
         with self._session() as s, s.begin():
             row = m.Job(kind=kind, user_id=user_id, state=QUEUED, payload=dict(payload),
-                        progress={}, message="", created_at=_now())
+                        progress={}, message="", created_at=utc_now())
             s.add(row)
             s.flush()
             if upload is not None:
@@ -76,9 +78,7 @@ class JobStore:
                 folder = self.store.subdir(UPLOADS) / f"job-{row.id}"
                 folder.mkdir(parents=True, exist_ok=True)
                 path = folder / safe_name(name)
-                tmp = path.with_name(path.name + ".part")
-                tmp.write_bytes(content)
-                tmp.replace(path)
+                atomic_write(path, content)
                 row.payload = {**row.payload, "file": path.name, "name": name[:200]}
             return _info(row)
 
@@ -94,7 +94,7 @@ class JobStore:
 
         One UPDATE ... WHERE state = 'queued': of two runners racing for a job, one
         changes the row and the other changes nothing and looks again."""
-        now = now or _now()
+        now = now or utc_now()
         while True:
             with self._session() as s, s.begin():
                 job_id = s.scalar(select(m.Job.id).where(
@@ -112,12 +112,12 @@ class JobStore:
         """Record progress; it also tells other runners this job is alive."""
         with self._session() as s, s.begin():
             s.execute(update(m.Job).where(m.Job.id == job_id)
-                      .values(progress=dict(progress), heartbeat_at=_now()))
+                      .values(progress=dict(progress), heartbeat_at=utc_now()))
 
     def finish(self, job_id: int, state: str, message: str,
                progress: dict[str, Any] | None = None) -> None:
         values: dict[str, Any] = {"state": state, "message": message[:2000],
-                                  "finished_at": _now(), "heartbeat_at": _now()}
+                                  "finished_at": utc_now(), "heartbeat_at": utc_now()}
         if progress is not None:
             values["progress"] = dict(progress)
         with self._session() as s, s.begin():
@@ -143,7 +143,7 @@ class JobStore:
 
     def requeue_stale(self, older_than: timedelta, *, now: datetime | None = None) -> int:
         """Put back in the queue the running jobs whose runner went quiet (a crash)."""
-        cutoff = (now or _now()) - older_than
+        cutoff = (now or utc_now()) - older_than
         with self._session() as s, s.begin():
             result = s.execute(update(m.Job).where(
                 m.Job.state == RUNNING, m.Job.heartbeat_at < cutoff).values(state=QUEUED))

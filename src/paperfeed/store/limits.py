@@ -18,9 +18,10 @@ from sqlalchemy import case, delete, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from paperfeed.clock import utc_now
 from paperfeed.errors import StoreError
 from paperfeed.store import models as m
-from paperfeed.store.store import Store, _now
+from paperfeed.store.store import Store
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ class RateLimits:
         """Count one event for `key`; a window older than `window` starts again at 1.
 
         Pass `session` to count inside a transaction the caller is already in."""
-        now = now or _now()
+        now = now or utc_now()
         key = key[:255]
         t = m.RateLimit.__table__
         expired = t.c.window_start <= now - window
@@ -111,7 +112,7 @@ class RateLimits:
 
     def peek(self, key: str, *, window: timedelta, now: datetime | None = None) -> int:
         """The count in the current window, without counting."""
-        now = now or _now()
+        now = now or utc_now()
         with Session(self.store.engine) as own:
             row = own.get(m.RateLimit, key[:255])
             if row is None or row.window_start <= now - window:
@@ -120,7 +121,7 @@ class RateLimits:
 
     def prune(self, older_than: timedelta, *, now: datetime | None = None) -> int:
         """Delete counters whose window began longer ago than `older_than`."""
-        cutoff = (now or _now()) - older_than
+        cutoff = (now or utc_now()) - older_than
         with Session(self.store.engine) as own, own.begin():
             result = own.execute(delete(m.RateLimit).where(m.RateLimit.window_start < cutoff))
         return int(getattr(result, "rowcount", 0) or 0)

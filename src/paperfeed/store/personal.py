@@ -9,8 +9,9 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from paperfeed.clock import utc_now
 from paperfeed.store import models as m
-from paperfeed.store.store import Store, _now
+from paperfeed.store.store import Store
 
 MAX_TAGS = 20
 MAX_ID = 2**63 - 1  # the largest integer both SQLite and PostgreSQL (bigint) hold
@@ -55,9 +56,9 @@ class Personal:
                     s.delete(row)
             elif row is None:
                 s.add(m.Rating(user_id=user_id, paper_id=paper_id, value=value,
-                               created_at=_now()))
+                               created_at=utc_now()))
             else:
-                row.value, row.created_at = value, _now()
+                row.value, row.created_at = value, utc_now()
 
     def ratings(self, user_id: int) -> dict[int, int]:
         with self._session() as s:
@@ -72,7 +73,7 @@ class Personal:
                                                       m.SavedPaper.paper_id == paper_id))
             if row is None:
                 row = m.SavedPaper(user_id=user_id, paper_id=paper_id, tags=list(cleaned),
-                                   saved_at=_now())
+                                   saved_at=utc_now())
                 s.add(row)
             else:
                 row.tags = list(cleaned)
@@ -117,7 +118,7 @@ class Personal:
             stored = set(s.scalars(select(m.Paper.id).where(m.Paper.id.in_(wanted)))) \
                 if wanted else set()
             new = [p for p in wanted if p not in have and p in stored]
-            s.add_all(m.ProfilePaper(user_id=user_id, paper_id=p, added_at=_now()) for p in new)
+            s.add_all(m.ProfilePaper(user_id=user_id, paper_id=p, added_at=utc_now()) for p in new)
         return len(new)
 
     def remove_own(self, user_id: int, paper_id: int) -> bool:

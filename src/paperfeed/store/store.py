@@ -21,7 +21,7 @@ import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -49,10 +49,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from paperfeed.clock import utc_now
 from paperfeed.errors import StoreError
 from paperfeed.records import Author, PaperRecord, normalize_doi, split_arxiv_id
 from paperfeed.records import Provenance as RecordProvenance
 from paperfeed.store import models as m
+from paperfeed.store.files import atomic_write
 from paperfeed.store.merge import (
     FIELDS,
     PaperValues,
@@ -101,10 +103,6 @@ def default_data_dir() -> Path:
     """`PAPERFEED_DATA` if set, else the per-user data folder."""
     configured = os.environ.get("PAPERFEED_DATA")
     return Path(configured).expanduser() if configured else Path(user_data_dir("paperfeed"))
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 @dataclass
@@ -331,20 +329,10 @@ class Store:
         try:
             if not path.exists():
                 import secrets
-                import tempfile
 
-                # mkstemp: a unique name per call (threads too), created owner-only.
-                fd, name = tempfile.mkstemp(dir=self.data_dir, prefix=".secret_key.")
-                tmp = Path(name)
-                with os.fdopen(fd, "w") as out:
-                    out.write(secrets.token_hex(32))
-                # link() fails if another process made one meanwhile: theirs wins, both agree.
-                try:
-                    os.link(tmp, path)
-                except FileExistsError:
-                    pass
-                finally:
-                    tmp.unlink()
+                # Owner-only from the start; not overwriting: if another process made one
+                # meanwhile, theirs wins and both read the same key.
+                atomic_write(path, secrets.token_hex(32), mode=0o600, overwrite=False)
             return path.read_text().strip().encode()
         except OSError as exc:
             raise StoreError(f"cannot read or create the secret key {path}: {exc}") from exc
@@ -466,7 +454,7 @@ class Store:
                 seen_entries.add(id(stored))
                 entries.append(stored)
 
-        now = _now()
+        now = utc_now()
         for record in records:
             source = record.provenance[0].source if record.provenance else "unknown"
             entry = _match(record, by_arxiv, by_doi, by_title, by_prov)
@@ -803,10 +791,10 @@ class Store:
         with Session(self.engine) as session, session.begin():
             row = session.get(m.HarvestState, key)
             if row is None:
-                session.add(m.HarvestState(key=key, value=value, updated_at=_now()))
+                session.add(m.HarvestState(key=key, value=value, updated_at=utc_now()))
             else:
                 row.value = value
-                row.updated_at = _now()
+                row.updated_at = utc_now()
 
     def harvest_jobs(self) -> list[tuple[str, dict[str, Any], datetime]]:
         """Every checkpoint with the time it was last written (UTC), by key."""

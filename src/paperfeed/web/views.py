@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Literal, TypeVar, cast
 from urllib.parse import quote
 
@@ -12,6 +12,7 @@ from paperfeed.authors import active_periods, coauthor_groups, frequent_coauthor
 from paperfeed.cards.display import about
 from paperfeed.cards.model import Card
 from paperfeed.catalog import Catalog, PaperNotFoundError
+from paperfeed.clock import utc_now
 from paperfeed.index import SearchFilters
 from paperfeed.latex import clean_latex
 from paperfeed.rank import HALF_LIFE, WINDOWS, one_per_client, trending_scores
@@ -118,10 +119,6 @@ def harvest_health(key: str, state: dict[str, Any], updated: datetime, now: date
 def _public_origin(origin: str) -> str:
     """An origin as the public may see it: a user's upload is never traced to the user."""
     return origin if origin in ("operator", "harvest") else "upload"
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 class Views:
@@ -266,7 +263,7 @@ class Views:
         ranked = []
         if since is not None:
             votes = self.browse.votes_since(datetime(1970, 1, 1), listed_from=since)
-            ranked = trending_scores(one_per_client(votes), now or _now())
+            ranked = trending_scores(one_per_client(votes), now or utc_now())
         shown = ranked[(page - 1) * per_page: page * per_page]
         briefs = {b.id: b for b in self.papers([pid for pid, _, _ in shown], voter)}
         return s.TrendingOut(
@@ -360,7 +357,7 @@ class Views:
     def stats(self) -> s.StatsOut:
         stats = dict(self._per_revision("stats", self.catalog.store.stats))
         index = {**self.catalog.index.manifest(), "pending": self.catalog.pending()}
-        jobs = [harvest_health(key, value, at, _now())
+        jobs = [harvest_health(key, value, at, utc_now())
                 for key, value, at in self.catalog.store.harvest_jobs()]
         pending = index["pending"]
         health: Literal["ok", "index behind", "empty"]
