@@ -1,10 +1,10 @@
 """The email digest: each user's picks, sent once a day or week, with one-click unsubscribe.
 
-Owns the digest settings and runs (store/models_digest.py, migration 0006), composing
-and sending the messages (`send_digests`) and the signed unsubscribe tokens. It takes
-a pick source (rank/picks.py) and a mailer (paperfeed.mail) as parameters, so it
-knows neither the ranker nor the SMTP server; it must not write any other table
-than digest_settings, digest_runs and seen_papers (channel "digest").
+Decides who is due, composes and sends the messages (`send_digests`) and makes the
+signed unsubscribe tokens; the store keeps the settings and runs (store/digests.py). It
+takes a pick source (rank/picks.py) and a mailer (paperfeed.mail) as parameters, so it
+knows neither the ranker nor the SMTP server; it must not write any other table than
+digest_settings, digest_runs and seen_papers (channel "digest").
 """
 
 from paperfeed.digest.send import DigestReport, Outcome, newest_papers, send_digests

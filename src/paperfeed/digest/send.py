@@ -42,15 +42,11 @@ from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from paperfeed.digest.settings import (
     DEFAULT_FREQUENCY,
     DigestError,
     Subscription,
-    settings_by_user,
     unsubscribe_token,
 )
 from paperfeed.latex import clean_latex
@@ -58,12 +54,12 @@ from paperfeed.mail import Mailer, OutboxMailer, message
 from paperfeed.mail.mailer import MailError
 from paperfeed.rank.picks import Pick, PickSource
 from paperfeed.store import Store, StoredPaper
-from paperfeed.store import models as m
-from paperfeed.store.models_digest import DigestRun
+from paperfeed.store.browse import Browse
+from paperfeed.store.digests import REAL_RUNS as REAL_RUNS  # runs that count for a period
+from paperfeed.store.digests import DigestStore, RunInfo
+from paperfeed.store.personal import Personal
 
 LOOKBACK = {"daily": timedelta(days=1), "weekly": timedelta(days=7)}
-# Runs that count as a digest of their period (a dry run does not).
-REAL_RUNS = ("sending", "sent", "empty")
 MAX_AUTHORS = 6
 
 _templates = Environment(
@@ -232,10 +228,6 @@ def _message_id(sender: str) -> str:
     return make_msgid(idstring="digest", domain=domain or None)
 
 
-class _Taken(Exception):
-    """Another run claimed this user's period between our check and our insert."""
-
-
 @dataclass(frozen=True)
 class _User:
     id: int
@@ -256,6 +248,10 @@ class _Run:
     k: int
     secret: bytes
 
+    @property
+    def records(self) -> DigestStore:
+        return DigestStore(self.store)
+
     def user(self, user: _User) -> Outcome:
         sub = user.subscription
         if sub.frequency == "off":
@@ -263,15 +259,10 @@ class _Run:
                    else "digest is off")
             return Outcome(user.id, user.email, "skipped", detail=why)
         key = period_key(sub.frequency, self.now)
-        with Session(self.store.engine) as s:
-            done = s.scalar(select(DigestRun).where(DigestRun.user_id == user.id,
-                                                    DigestRun.period_key == key))
-            if done is not None:
-                return Outcome(user.id, user.email, "skipped", key, tuple(done.paper_ids),
-                               _why_done(done))
-            last = s.scalar(select(DigestRun.created_at).where(
-                DigestRun.user_id == user.id, DigestRun.status.in_(REAL_RUNS))
-                .order_by(DigestRun.created_at.desc()).limit(1))
+        done = self.records.run(user.id, key)
+        if done is not None:
+            return Outcome(user.id, user.email, "skipped", key, done.paper_ids, _why_done(done))
+        last = self.records.last_real_run_at(user.id)
         # The previous digest's day, inclusive: papers listed that day may have been
         # harvested after it went out; seen_papers keeps the ones it had out.
         since = last.date() if last is not None else (self.now - LOOKBACK[sub.frequency]).date()
@@ -285,11 +276,12 @@ class _Run:
         message_id = _message_id(self.sender)
         # Rendered before the claim: a template error must not leave a claimed, unsent run.
         msg = self._compose(user, items, message_id) if items else None
-        try:
-            run_id, kept = self._claim(user.id, key, [p.paper_id for p in chosen], message_id)
-        except (_Taken, IntegrityError):
+        claimed = self.records.claim(user.id, key, [p.paper_id for p in chosen], message_id,
+                                     now=self.now)
+        if claimed is None:
             return Outcome(user.id, user.email, "skipped", key, detail=self._lost_claim(
                 user.id, key))
+        run_id, kept = claimed
         if not kept:
             return Outcome(user.id, user.email, "empty", key, detail="no new papers")
         if msg is None or len(kept) != len(chosen):  # some were seen (feed page) meanwhile
@@ -299,11 +291,10 @@ class _Run:
         try:
             self.mailer.send(msg)
         except MailError as exc:
-            self._release(run_id, user.id, kept)
+            self.records.release(run_id, user.id, kept)
             return Outcome(user.id, user.email, "failed", key, tuple(kept),
                            f"{exc}; not recorded, the next run tries again")
-        with Session(self.store.engine) as s, s.begin():
-            s.execute(update(DigestRun).where(DigestRun.id == run_id).values(status="sent"))
+        self.records.mark_sent(run_id)
         return Outcome(user.id, user.email, "sent", key, tuple(kept), message_id)
 
     def _compose(self, user: _User, items: Sequence[DigestItem], message_id: str
@@ -315,41 +306,11 @@ class _Run:
             unsubscribe_url=f"{self.base_url}/unsubscribe?{urlencode({'token': token})}",
             message_id=message_id)
 
-    def _claim(self, user_id: int, key: str, paper_ids: list[int], message_id: str
-               ) -> tuple[int, list[int]]:
-        """Decide to send: the run row and the seen papers in one transaction."""
-        with Session(self.store.engine) as s, s.begin():
-            if s.scalar(select(DigestRun.id).where(DigestRun.user_id == user_id,
-                                                   DigestRun.period_key == key)) is not None:
-                raise _Taken
-            seen = set(s.scalars(select(m.SeenPaper.paper_id).where(
-                m.SeenPaper.user_id == user_id, m.SeenPaper.paper_id.in_(paper_ids))))
-            kept = [pid for pid in paper_ids if pid not in seen]
-            run = DigestRun(user_id=user_id, period_key=key,
-                            status="sending" if kept else "empty", paper_ids=kept,
-                            message_id=message_id if kept else None, created_at=self.now)
-            s.add(run)
-            s.add_all(m.SeenPaper(user_id=user_id, paper_id=pid, channel="digest",
-                                  seen_at=self.now) for pid in kept)
-            s.flush()
-            return run.id, kept
-
     def _lost_claim(self, user_id: int, key: str) -> str:
-        with Session(self.store.engine) as s:
-            taken = s.scalar(select(DigestRun.id).where(DigestRun.user_id == user_id,
-                                                        DigestRun.period_key == key))
-        if taken is not None:
+        if self.records.run(user_id, key) is not None:
             return f"{key}: claimed by another run at the same time"
         # The unique (user, paper) of seen_papers: the feed marked a pick seen meanwhile.
         return f"{key}: papers were marked seen while picking; the next run tries again"
-
-    def _release(self, run_id: int, user_id: int, paper_ids: list[int]) -> None:
-        """Undo a claim whose message the server refused, so the next run tries again."""
-        with Session(self.store.engine) as s, s.begin():
-            s.execute(delete(DigestRun).where(DigestRun.id == run_id))
-            s.execute(delete(m.SeenPaper).where(
-                m.SeenPaper.user_id == user_id, m.SeenPaper.channel == "digest",
-                m.SeenPaper.paper_id.in_(paper_ids)))
 
     def _dry_run(self, user: _User, key: str, chosen: list[Pick], items: list[DigestItem]
                  ) -> Outcome:
@@ -359,15 +320,11 @@ class _Run:
         self.mailer.send(self._compose(user, items, message_id))
         ids = [p.paper_id for p in chosen]
         dry_key = f"dry-run:{key}"
-        with Session(self.store.engine) as s, s.begin():
-            s.execute(delete(DigestRun).where(DigestRun.user_id == user.id,
-                                              DigestRun.period_key == dry_key))
-            s.add(DigestRun(user_id=user.id, period_key=dry_key, status="dry-run",
-                            paper_ids=ids, message_id=message_id, created_at=self.now))
+        self.records.record_dry_run(user.id, dry_key, ids, message_id, now=self.now)
         return Outcome(user.id, user.email, "dry-run", key, tuple(ids), message_id)
 
 
-def _why_done(run: DigestRun) -> str:
+def _why_done(run: RunInfo) -> str:
     if run.status == "sending":
         return (f"{run.period_key}: a send started at {run.created_at:%Y-%m-%d %H:%M} was "
                 f"never confirmed (crash?); not sent again. Look for {run.message_id} in "
@@ -390,11 +347,9 @@ def send_digests(store: Store, picks: PickSource, mailer: Mailer, sender: str, *
                mailer=OutboxMailer(dry_run_dir) if dry_run_dir is not None else mailer,
                sender=sender, dry_run=dry_run_dir is not None, k=k,
                secret=store.secret_key())
-    with Session(store.engine) as s:
-        settings = settings_by_user(s)
-        default = Subscription(DEFAULT_FREQUENCY, None)
-        users = [_User(u.id, u.email, u.name, settings.get(u.id, default))
-                 for u in s.scalars(select(m.User).order_by(m.User.id))]
+    default = Subscription(DEFAULT_FREQUENCY, None)
+    users = [_User(account.id, account.email, account.name, sub or default)
+             for account, sub in DigestStore(store).recipients()]
     return DigestReport([run.user(user) for user in users])
 
 
@@ -403,25 +358,15 @@ def newest_papers(store: Store) -> PickSource:
     (all categories when they follow none). For when the real ranker is unavailable."""
 
     def picks(user_id: int, since: date | None, k: int, exclude_seen: bool) -> list[Pick]:
-        with Session(store.engine) as s:
-            followed = list(s.scalars(select(m.Follow.value).where(
-                m.Follow.user_id == user_id, m.Follow.kind == "category")))
-            query = select(m.Paper.id, m.Paper.primary_category, m.Paper.categories)
-            if followed:
-                query = query.where(m.Paper.id.in_(select(m.PaperCategory.paper_id).where(
-                    m.PaperCategory.category.in_(followed))))
-            if since is not None:
-                query = query.where(m.LISTED >= since)  # noqa: SIM300 (LISTED is a column)
-            if exclude_seen:
-                query = query.where(m.Paper.id.not_in(select(m.SeenPaper.paper_id).where(
-                    m.SeenPaper.user_id == user_id)))
-            rows = s.execute(query.order_by(m.LISTED.desc(), m.Paper.id.desc())
-                             .limit(max(k, 0))).all()
+        followed = [value for _, kind, value in Personal(store).follows(user_id)
+                    if kind == "category"]
+        rows = Browse(store).newest(categories=followed, since=since, k=k,
+                                    unseen_by=user_id if exclude_seen else None)
         out = []
-        for rank, (paper_id, primary, categories) in enumerate(rows):
-            matched = next((c for c in categories or () if c in followed), None)
-            where = matched or primary
-            out.append(Pick(paper_id, float(len(rows) - rank),
+        for rank, paper in enumerate(rows):
+            matched = next((c for c in paper.categories if c in followed), None)
+            where = matched or paper.primary_category
+            out.append(Pick(paper.id, float(len(rows) - rank),
                             f"new in {where}" if where else "new"))
         return out
 

@@ -8,22 +8,18 @@ expire: a link in an old email must still work, and all it can do is stop emails
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, cast
+from typing import Any
 
 from itsdangerous import BadData, URLSafeSerializer
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from paperfeed.clock import utc_now
 from paperfeed.errors import PaperfeedError
 from paperfeed.store import Store
-from paperfeed.store import models as m
-from paperfeed.store.models_digest import DigestSetting
+from paperfeed.store.digests import DigestStore
+from paperfeed.store.digests import Frequency as Frequency  # the values live in the store
+from paperfeed.store.digests import Subscription as Subscription
 
-Frequency = Literal["daily", "weekly", "off"]
 FREQUENCIES: tuple[Frequency, ...] = ("daily", "weekly", "off")
 DEFAULT_FREQUENCY: Frequency = "daily"
 UNSUBSCRIBE_SALT = "paperfeed.unsubscribe"
@@ -32,12 +28,6 @@ MAX_TOKEN_LENGTH = 200  # a real token is about 40 characters
 
 class DigestError(PaperfeedError):
     """A digest request that cannot be done (unknown frequency, bad base URL ...)."""
-
-
-@dataclass(frozen=True)
-class Subscription:
-    frequency: Frequency
-    unsubscribed_at: datetime | None
 
 
 def _serializer(secret: bytes) -> URLSafeSerializer:
@@ -66,33 +56,8 @@ def verify_unsubscribe(secret: bytes, token: str) -> int | None:
 
 def subscription(store: Store, user_id: int) -> Subscription:
     """A user's setting; the default (daily) when they never chose."""
-    with Session(store.engine) as s:
-        row = s.get(DigestSetting, user_id)
-        if row is None:
-            return Subscription(DEFAULT_FREQUENCY, None)
-        return Subscription(cast(Frequency, row.frequency), row.unsubscribed_at)
-
-
-def _write(store: Store, user_id: int, frequency: Frequency, unsubscribed_at: datetime | None,
-           now: datetime) -> bool:
-    # Two tries: a concurrent first write of the same user's row wins the insert, and this
-    # one then updates it.
-    for _ in range(2):
-        try:
-            with Session(store.engine) as s, s.begin():
-                if s.get(m.User, user_id) is None:
-                    return False
-                row = s.get(DigestSetting, user_id)
-                if row is None:
-                    row = DigestSetting(user_id=user_id)
-                    s.add(row)
-                row.frequency = frequency
-                row.unsubscribed_at = unsubscribed_at
-                row.updated_at = now
-            return True
-        except IntegrityError:
-            continue
-    return False
+    found = DigestStore(store).subscription(user_id)
+    return found if found is not None else Subscription(DEFAULT_FREQUENCY, None)
 
 
 def set_frequency(store: Store, user_id: int, frequency: str, *,
@@ -101,17 +66,12 @@ def set_frequency(store: Store, user_id: int, frequency: str, *,
     if frequency not in FREQUENCIES:
         raise DigestError(f"frequency: expected one of {', '.join(FREQUENCIES)}, "
                           f"got {frequency!r}")
-    if not _write(store, user_id, frequency, None, now or utc_now()):
+    if not DigestStore(store).set_subscription(user_id, frequency, None,
+                                               now=now or utc_now()):
         raise DigestError("no such account")
 
 
 def unsubscribe(store: Store, user_id: int, *, now: datetime | None = None) -> bool:
     """Stop a user's digests (the one-click link); False when the account no longer exists."""
     now = now or utc_now()
-    return _write(store, user_id, "off", now, now)
-
-
-def settings_by_user(session: Session) -> dict[int, Subscription]:
-    """Every stored setting, by user id (users without one are on the default)."""
-    return {row.user_id: Subscription(cast(Frequency, row.frequency), row.unsubscribed_at)
-            for row in session.scalars(select(DigestSetting))}
+    return DigestStore(store).set_subscription(user_id, "off", now, now=now)

@@ -1,7 +1,7 @@
 """Feed delivery: personal feed tokens, saved searches, and which papers each feed shows.
 
-Owns the feed_tokens and saved_searches tables (`paperfeed.store.models_feeds`)
-through the store's engine, as `paperfeed.accounts` owns its tables. The XML is
+Decides over the feed_tokens and saved_searches tables, which the store keeps
+(`paperfeed.store.feeds`), as `paperfeed.accounts` decides over its tables. The XML is
 made in `paperfeed.feeds.atom`, the HTTP and forms live in `paperfeed.web.feeds`.
 Ranks nothing itself: a personal feed shows what a `PickSource` picked.
 
@@ -17,11 +17,7 @@ import hashlib
 import re
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-
-from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
+from datetime import date, timedelta
 
 from paperfeed.catalog import Catalog
 from paperfeed.clock import utc_now
@@ -30,8 +26,10 @@ from paperfeed.feeds.atom import MEDIA_TYPES, FeedInfo, FeedItem, Format, build_
 from paperfeed.index import SearchFilters
 from paperfeed.rank.picks import Pick, PickSource
 from paperfeed.store import Store, StoredPaper
-from paperfeed.store import models as m
-from paperfeed.store import models_feeds as mf
+from paperfeed.store.browse import Browse
+from paperfeed.store.feeds import FeedStore
+from paperfeed.store.feeds import FeedTokenInfo as FeedTokenInfo  # the values live in the store
+from paperfeed.store.feeds import SavedSearchInfo as SavedSearchInfo
 
 __all__ = ["FEED_SIZE", "MAX_QUERY", "MEDIA_TYPES", "FeedError", "FeedInfo", "FeedItem",
            "FeedTokenInfo", "Feeds", "Format", "SavedSearchInfo", "build_feed",
@@ -55,31 +53,8 @@ class FeedError(PaperfeedError):
     """A feed request or form that cannot be done; the message says why."""
 
 
-@dataclass(frozen=True)
-class FeedTokenInfo:
-    id: int
-    created_at: datetime
-    revoked_at: datetime | None
-
-
-@dataclass(frozen=True)
-class SavedSearchInfo:
-    id: int
-    user_id: int
-    name: str
-    query: str
-    category: str | None
-    public_token: str
-    created_at: datetime
-
-
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _saved(row: mf.SavedSearch) -> SavedSearchInfo:
-    return SavedSearchInfo(row.id, row.user_id, row.name, row.query, row.category,
-                           row.public_token, row.created_at)
 
 
 def check_category(value: str | None) -> str | None:
@@ -102,29 +77,13 @@ def check_query(value: str) -> str:
     return value
 
 
-def _newest_ids(session: Session, *, category: str | None, since: date | None, k: int
-                ) -> list[int]:
-    """The k papers listed last (ties: the later stored first), optionally in a category."""
-    query = select(m.Paper.id).where(m.LISTED.is_not(None))
-    if since is not None:
-        query = query.where(since <= m.LISTED)
-    if category:
-        # EXISTS walks the listing-day index newest first and checks each paper's category
-        # by key, as store/browse.py does for the daily pages.
-        pc = m.PaperCategory
-        query = query.where(select(pc.paper_id).where(
-            pc.paper_id == m.Paper.id, pc.category == category).exists())
-    return list(session.scalars(query.order_by(m.LISTED.desc(), m.Paper.id.desc()).limit(k)))
-
-
 def newest_picks(store: Store) -> PickSource:
     """A pick source that picks the newest papers for everyone: what a personal feed shows
     until the real ranker is in `app.state.picks`, and a stand-in for tests."""
 
     def picks(user_id: int, since: date | None, k: int, exclude_seen: bool) -> list[Pick]:
-        with Session(store.engine) as s:
-            ids = _newest_ids(s, category=None, since=since, k=k)
-        return [Pick(pid, 0.0, "new in the latest listing") for pid in ids]
+        return [Pick(paper.id, 0.0, "new in the latest listing")
+                for paper in Browse(store).newest(since=since, k=k)]
 
     return picks
 
@@ -135,45 +94,31 @@ class Feeds:
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
         self.store = catalog.store
-
-    def _session(self) -> Session:
-        return Session(self.store.engine)
+        self.records = FeedStore(self.store)
+        self.browse = Browse(self.store)
 
     # --- personal feed tokens ---------------------------------------------------------
 
     def create_token(self, user_id: int) -> str:
         """A new personal feed token: returned once, only its hash is kept."""
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-        with self._session() as s, s.begin():
-            active = s.scalar(select(func.count()).select_from(mf.FeedToken).where(
-                mf.FeedToken.user_id == user_id, mf.FeedToken.revoked_at.is_(None))) or 0
-            if active >= MAX_ACTIVE_TOKENS:
-                raise FeedError(f"you have {active} personal feed URLs; revoke one first")
-            s.add(mf.FeedToken(user_id=user_id, token_hash=_digest(token), created_at=utc_now()))
+        active = self.records.add_token(user_id, _digest(token), now=utc_now(),
+                                        limit=MAX_ACTIVE_TOKENS)
+        if active >= MAX_ACTIVE_TOKENS:
+            raise FeedError(f"you have {active} personal feed URLs; revoke one first")
         return token
 
     def tokens(self, user_id: int) -> list[FeedTokenInfo]:
-        with self._session() as s:
-            return [FeedTokenInfo(t.id, t.created_at, t.revoked_at)
-                    for t in s.scalars(select(mf.FeedToken).where(
-                        mf.FeedToken.user_id == user_id).order_by(mf.FeedToken.id))]
+        return self.records.tokens(user_id)
 
     def revoke_token(self, user_id: int, token_id: int) -> bool:
-        with self._session() as s, s.begin():
-            token = s.get(mf.FeedToken, token_id)
-            if token is None or token.user_id != user_id or token.revoked_at is not None:
-                return False
-            token.revoked_at = utc_now()
-            return True
+        return self.records.revoke_token(user_id, token_id, now=utc_now())
 
     def user_for_token(self, token: str) -> int | None:
         """The user a feed token belongs to; None when it is unknown or revoked alike."""
         if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
             return None
-        with self._session() as s:
-            row = s.scalar(select(mf.FeedToken).where(
-                mf.FeedToken.token_hash == _digest(token)))
-            return row.user_id if row is not None and row.revoked_at is None else None
+        return self.records.user_for_token(_digest(token))
 
     # --- saved searches ---------------------------------------------------------------
 
@@ -182,47 +127,32 @@ class Feeds:
         query = check_query(query)
         category = check_category(category)
         name = " ".join(name.split())[:MAX_NAME] or query[:MAX_NAME]
-        with self._session() as s, s.begin():
-            count = s.scalar(select(func.count()).select_from(mf.SavedSearch).where(
-                mf.SavedSearch.user_id == user_id)) or 0
-            if count >= MAX_SAVED_SEARCHES:
-                raise FeedError(f"you have {count} saved searches; delete one first")
-            row = mf.SavedSearch(user_id=user_id, name=name, query=query, category=category,
-                                 public_token=secrets.token_urlsafe(32), created_at=utc_now())
-            s.add(row)
-            s.flush()
-            return _saved(row)
+        count, saved = self.records.add_search(
+            user_id, name, query, category, secrets.token_urlsafe(32), now=utc_now(),
+            limit=MAX_SAVED_SEARCHES)
+        if saved is None:
+            raise FeedError(f"you have {count} saved searches; delete one first")
+        return saved
 
     def saved_searches(self, user_id: int) -> list[SavedSearchInfo]:
-        with self._session() as s:
-            return [_saved(r) for r in s.scalars(select(mf.SavedSearch).where(
-                mf.SavedSearch.user_id == user_id).order_by(mf.SavedSearch.id))]
+        return self.records.searches(user_id)
 
     def saved_search(self, public_token: str) -> SavedSearchInfo | None:
         if not public_token or len(public_token) > 64:
             return None
-        with self._session() as s:
-            row = s.scalar(select(mf.SavedSearch).where(
-                mf.SavedSearch.public_token == public_token))
-            return _saved(row) if row is not None else None
+        return self.records.search(public_token)
 
     def delete_search(self, user_id: int, search_id: int) -> bool:
-        with self._session() as s, s.begin():
-            done = s.execute(delete(mf.SavedSearch).where(
-                mf.SavedSearch.id == search_id, mf.SavedSearch.user_id == user_id))
-            return bool(getattr(done, "rowcount", 0))
+        return self.records.delete_search(user_id, search_id)
 
     # --- what each feed shows ---------------------------------------------------------
 
     def has_category(self, category: str) -> bool:
-        with self._session() as s:
-            return s.scalar(select(m.PaperCategory.paper_id).where(
-                m.PaperCategory.category == category).limit(1)) is not None
+        return self.browse.has_category(category)
 
     def category_papers(self, category: str, k: int = FEED_SIZE) -> list[StoredPaper]:
         """The newest k papers of a category, newest first."""
-        with self._session() as s:
-            ids = _newest_ids(s, category=category, since=None, k=k)
+        ids = [paper.id for paper in self.browse.newest(categories=(category,), k=k)]
         return self.store.get_many(ids, details=False)
 
     def search_papers(self, query: str, category: str | None = None, k: int = FEED_SIZE
@@ -239,8 +169,7 @@ class Feeds:
         Seen papers are not excluded, nor marked seen: a feed is fetched again and again,
         and its reader remembers what was read; the digest keeps its own record.
         """
-        with self._session() as s:
-            latest = s.scalar(select(func.max(m.LISTED)))
+        latest = self.browse.latest_day()
         since = latest - PICK_WINDOW if latest is not None else None
         chosen = picks(user_id, since, k, False)[:k]
         return self.items(chosen)

@@ -8,7 +8,7 @@ shown and how it is ranked is decided by the callers.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TypeVar
@@ -39,6 +39,15 @@ class AuthorPaper:
     paper_id: int
     day: date | None
     coauthors: tuple[str, ...]  # name keys of the other authors
+
+
+@dataclass(frozen=True)
+class NewPaper:
+    """A newly listed paper and its categories (primary first when it has one)."""
+
+    id: int
+    primary_category: str | None
+    categories: tuple[str, ...]
 
 
 # Who a vote counts for: its client, or its voter for votes cast before clients were kept.
@@ -90,6 +99,53 @@ class Browse:
             category)
         with self._session() as s:
             return Listing(total=s.scalar(count) or 0, paper_ids=list(s.scalars(query)))
+
+    def newest(self, *, categories: Sequence[str] = (), since: date | None = None,
+               unseen_by: int | None = None, k: int = 50) -> list[NewPaper]:
+        """The k papers listed last (ties: the later stored first), listed on or after
+        `since`, in any of `categories` (all when empty), and not yet shown to the user
+        `unseen_by` (seen_papers) when given."""
+        query = select(m.Paper.id, m.Paper.primary_category, m.Paper.categories).where(
+            LISTED.is_not(None))
+        if since is not None:
+            query = query.where(since <= LISTED)
+        if categories:
+            # EXISTS walks the listing-day index newest first and checks each paper's
+            # categories by key (see `_in_category`).
+            pc = m.PaperCategory
+            query = query.where(select(pc.paper_id).where(
+                pc.paper_id == m.Paper.id, pc.category.in_(list(categories))).exists())
+        if unseen_by is not None:
+            query = query.where(m.Paper.id.not_in(select(m.SeenPaper.paper_id).where(
+                m.SeenPaper.user_id == unseen_by)))
+        with self._session() as s:
+            rows = s.execute(query.order_by(LISTED.desc(), m.Paper.id.desc())
+                             .limit(max(k, 0))).all()
+        return [NewPaper(pid, primary, tuple(cats or ())) for pid, primary, cats in rows]
+
+    def has_category(self, category: str) -> bool:
+        """Whether any stored paper is in the category."""
+        with self._session() as s:
+            return s.scalar(select(m.PaperCategory.paper_id).where(
+                m.PaperCategory.category == category).limit(1)) is not None
+
+    def in_categories(self, paper_ids: Sequence[int], categories: Iterable[str]
+                      ) -> list[tuple[int, str]]:
+        """(paper, category) for each of the papers in any of the categories."""
+        with self._session() as s:
+            return [(pid, cat) for pid, cat in s.execute(
+                select(m.PaperCategory.paper_id, m.PaperCategory.category)
+                .where(m.PaperCategory.paper_id.in_(paper_ids),
+                       m.PaperCategory.category.in_(categories)))]
+
+    def by_authors(self, paper_ids: Sequence[int], name_keys: Iterable[str]
+                   ) -> list[tuple[int, str]]:
+        """(paper, author name as written) for each of the papers by any of the name keys."""
+        with self._session() as s:
+            return [(pid, name) for pid, name in s.execute(
+                select(m.PaperAuthor.paper_id, m.PaperAuthor.name)
+                .where(m.PaperAuthor.paper_id.in_(paper_ids),
+                       m.PaperAuthor.name_key.in_(name_keys)))]
 
     def listed_days(self, paper_ids: Sequence[int]) -> dict[int, date | None]:
         with self._session() as s:
