@@ -24,8 +24,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from paperfeed.catalog import Catalog
 from paperfeed.index.vocabulary import Vocabulary
@@ -40,9 +38,9 @@ from paperfeed.rank.profile import (
     diversify,
 )
 from paperfeed.rank.terms import document_frequencies, shared_terms
-from paperfeed.store import models as m
-from paperfeed.store.browse import LISTED
+from paperfeed.store.browse import Browse
 from paperfeed.store.merge import name_key
+from paperfeed.store.personal import Personal, ProfileInputs
 
 if TYPE_CHECKING:
     from scipy import sparse
@@ -88,43 +86,25 @@ class Feed:
         self._rows: dict[int, tuple[npt.NDArray[np.int32], npt.NDArray[np.float64]]] = {}
         self._rows_of: Vocabulary | None = None
 
-    def _session(self) -> Session:
-        return Session(self.catalog.store.engine)
+    @property
+    def personal(self) -> Personal:
+        return Personal(self.catalog.store)
+
+    @property
+    def browse(self) -> Browse:
+        return Browse(self.catalog.store)
 
     # --- what the user told us ----------------------------------------------------
 
     def rated(self, user_id: int) -> list[tuple[int, str]]:
         """(paper id, source) for own, up, saved and down papers; a thumbs-down wins."""
-        with self._session() as s:
-            sources: dict[int, str] = {}
-            for pid in s.scalars(select(m.ProfilePaper.paper_id)
-                                 .where(m.ProfilePaper.user_id == user_id)):
-                sources[pid] = "own"
-            for pid in s.scalars(select(m.SavedPaper.paper_id)
-                                 .where(m.SavedPaper.user_id == user_id)):
-                sources.setdefault(pid, "saved")
-            for pid, value in s.execute(select(m.Rating.paper_id, m.Rating.value)
-                                        .where(m.Rating.user_id == user_id)):
-                if value < 0:
-                    sources[pid] = "down"
-                elif sources.get(pid) != "own":
-                    sources[pid] = "up"
-        return sorted(sources.items())
+        return _sources(self.personal.profile_inputs(user_id))
 
     def follows(self, user_id: int) -> Follows:
-        with self._session() as s:
-            rows = s.execute(select(m.Follow.kind, m.Follow.value)
-                             .where(m.Follow.user_id == user_id)).all()
-        return Follows(
-            categories=frozenset(v for k, v in rows if k == "category"),
-            authors=frozenset(name_key(v) for k, v in rows if k == "author"),
-            keywords=tuple(v for k, v in rows if k == "keyword"),
-        )
+        return _follows(self.personal.profile_inputs(user_id))
 
     def seen(self, user_id: int) -> set[int]:
-        with self._session() as s:
-            return set(s.scalars(select(m.SeenPaper.paper_id)
-                                 .where(m.SeenPaper.user_id == user_id)))
+        return self.personal.seen(user_id)
 
     # --- the model ----------------------------------------------------------------
 
@@ -170,15 +150,15 @@ class Feed:
 
     def profile(self, user_id: int) -> Profile | None:
         """The user's profile, or None when they have no positive paper yet."""
-        fitted = self._fit_profile(user_id)
+        fitted = self._fit_profile(self.rated(user_id))
         return fitted[0] if fitted is not None else None
 
     def _fit_profile(
-        self, user_id: int
+        self, rated: Sequence[tuple[int, str]]
     ) -> tuple[Profile, dict[int, str], Vocabulary | None] | None:
-        """The profile, the rated papers' texts (for the shared-terms reasons) and the
-        vocabulary that candidates' tf-idf rows must come from."""
-        rated = self.rated(user_id)
+        """The profile of the rated papers ((paper id, source), as `rated` gives them),
+        their texts (for the shared-terms reasons) and the vocabulary that candidates'
+        tf-idf rows must come from."""
         if not any(source != "down" for _, source in rated):
             return None
         ids = [pid for pid, _ in rated]
@@ -202,16 +182,13 @@ class Feed:
 
     def candidates(self, since: date | None, follows: Follows) -> list[int]:
         """Papers listed on or after `since` (the last week by default), newest first."""
-        with self._session() as s:
-            start = since
-            if start is None:
-                latest = s.scalar(select(LISTED).order_by(LISTED.desc()).limit(1))
-                if latest is None:
-                    return []
-                start = latest - DEFAULT_WINDOW
-            ids = list(s.scalars(select(m.Paper.id).where(LISTED >= start)  # noqa: SIM300
-                                 .order_by(LISTED.desc(), m.Paper.id.desc())
-                                 .limit(MAX_CANDIDATES)))
+        start = since
+        if start is None:
+            latest = self.browse.latest_day()
+            if latest is None:
+                return []
+            start = latest - DEFAULT_WINDOW
+        ids = [paper.id for paper in self.browse.newest(since=start, k=MAX_CANDIDATES)]
         for keyword in follows.keywords:
             # Keyword follows reach beyond the newest listings only through search.
             ids += [r.paper.id for r in self.catalog.search(keyword, k=50, sort="date")
@@ -224,18 +201,12 @@ class Feed:
         if not follows:
             return {}
         why: dict[int, str] = {}
-        with self._session() as s:
-            if follows.categories:
-                for pid, cat in s.execute(select(m.PaperCategory.paper_id, m.PaperCategory.category)
-                                          .where(m.PaperCategory.paper_id.in_(paper_ids),
-                                                 m.PaperCategory.category.in_(
-                                                     follows.categories))):
-                    why.setdefault(pid, f"in {cat}, which you follow")
-            if follows.authors:
-                for pid, name in s.execute(select(m.PaperAuthor.paper_id, m.PaperAuthor.name)
-                                           .where(m.PaperAuthor.paper_id.in_(paper_ids),
-                                                  m.PaperAuthor.name_key.in_(follows.authors))):
-                    why[pid] = f"by {name}, whom you follow"
+        if follows.categories:
+            for pid, cat in self.browse.in_categories(paper_ids, follows.categories):
+                why.setdefault(pid, f"in {cat}, which you follow")
+        if follows.authors:
+            for pid, name in self.browse.by_authors(paper_ids, follows.authors):
+                why[pid] = f"by {name}, whom you follow"
         if follows.keywords:
             papers = self.catalog.store.get_many(list(paper_ids), details=False)
             for p in papers:
@@ -249,12 +220,14 @@ class Feed:
     def picks(self, user_id: int, since: date | None = None, k: int = 20,
               exclude_seen: bool = True) -> list[Pick]:
         """The best `k` new papers for the user, diversified, each with its reason."""
-        fitted = self._fit_profile(user_id)
+        inputs = self.personal.profile_inputs(user_id)  # one read of what the user told us
+        rated = _sources(inputs)
+        fitted = self._fit_profile(rated)
         profile, rated_texts, vocabulary = fitted if fitted is not None else (None, {}, None)
-        follows = self.follows(user_id)
+        follows = _follows(inputs)
         if profile is None and not follows:
             return []
-        excluded = {pid for pid, _ in self.rated(user_id)}
+        excluded = {pid for pid, _ in rated}
         if exclude_seen:
             excluded |= self.seen(user_id)
         ids = [i for i in self.candidates(since, follows) if i not in excluded]
@@ -331,14 +304,29 @@ class Feed:
 
     def mark_seen(self, user_id: int, paper_ids: Sequence[int], channel: str) -> None:
         """Record papers shown to the user (a digest) so they are never picked again."""
-        from paperfeed.clock import utc_now
+        self.personal.mark_seen(user_id, paper_ids, channel)
 
-        with self._session() as s, s.begin():
-            already = set(s.scalars(select(m.SeenPaper.paper_id).where(
-                m.SeenPaper.user_id == user_id, m.SeenPaper.paper_id.in_(paper_ids))))
-            s.add_all(m.SeenPaper(user_id=user_id, paper_id=pid, channel=channel,
-                                  seen_at=utc_now()) for pid in dict.fromkeys(paper_ids)
-                      if pid not in already)
+
+def _sources(inputs: ProfileInputs) -> list[tuple[int, str]]:
+    """(paper id, source) for own, up, saved and down papers; a thumbs-down wins."""
+    sources: dict[int, str] = dict.fromkeys(inputs.own, "own")
+    for pid in inputs.saved:
+        sources.setdefault(pid, "saved")
+    for pid, value in inputs.ratings:
+        if value < 0:
+            sources[pid] = "down"
+        elif sources.get(pid) != "own":
+            sources[pid] = "up"
+    return sorted(sources.items())
+
+
+def _follows(inputs: ProfileInputs) -> Follows:
+    rows = inputs.follows
+    return Follows(
+        categories=frozenset(v for k, v in rows if k == "category"),
+        authors=frozenset(name_key(v) for k, v in rows if k == "author"),
+        keywords=tuple(v for k, v in rows if k == "keyword"),
+    )
 
 
 def default_pick_source(catalog: Catalog) -> PickSource:

@@ -1,7 +1,7 @@
 """SQLAlchemy models of the email digest: each user's setting and every digest run.
 
 On the store's `Base`; the tables are made by migration 0006, not by `create_all`.
-Owned by `paperfeed.digest`, which imports this module; nothing else writes these tables.
+Read and written by `store/digests.py` alone, on behalf of `paperfeed.digest`.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """SQLAlchemy models of feed delivery: personal feed tokens and saved searches.
 
 On the store's `Base`; the tables are made by migration 0007, not by `create_all`.
-Owned by `paperfeed.feeds`, which imports this module; nothing else writes these tables.
+Read and written by `store/feeds.py` alone, on behalf of `paperfeed.feeds`.
 """
 
 from __future__ import annotations

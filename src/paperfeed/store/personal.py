@@ -1,4 +1,10 @@
-"""Per-user state over papers: thumbs up/down and the library of saved papers with tags."""
+"""Per-user state over papers: thumbs up/down, the library of saved papers with tags, own
+papers and follows from onboarding, and the papers already shown (seen_papers).
+
+Owns the ratings, library, profile_papers, follows and seen_papers tables (the digest's
+claim also writes seen_papers, in its own transaction: store/digests.py). What the ranker
+needs of a user comes in one read, `profile_inputs`.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +22,16 @@ from paperfeed.store.store import Store
 MAX_TAGS = 20
 MAX_ID = 2**63 - 1  # the largest integer both SQLite and PostgreSQL (bigint) hold
 FOLLOW_KINDS = ("category", "author", "keyword")
+
+
+@dataclass(frozen=True)
+class ProfileInputs:
+    """Everything a user told paperfeed that the ranker fits a profile on, read at once."""
+
+    own: tuple[int, ...]  # onboarding's own papers, in the order added
+    saved: tuple[int, ...]
+    ratings: tuple[tuple[int, int], ...]  # (paper, +1 or -1)
+    follows: tuple[tuple[str, str], ...]  # (kind, value)
 
 
 @dataclass(frozen=True)
@@ -156,3 +172,37 @@ class Personal:
             return [(i, k, v) for i, k, v in s.execute(
                 select(m.Follow.id, m.Follow.kind, m.Follow.value)
                 .where(m.Follow.user_id == user_id).order_by(m.Follow.kind, m.Follow.value))]
+
+    # --- what the ranker reads, and what was shown ------------------------------------
+
+    def profile_inputs(self, user_id: int) -> ProfileInputs:
+        """Own, saved and rated papers and follows, in one transaction (one snapshot)."""
+        with self._session() as s:
+            own = tuple(s.scalars(select(m.ProfilePaper.paper_id)
+                                  .where(m.ProfilePaper.user_id == user_id)))
+            saved = tuple(s.scalars(select(m.SavedPaper.paper_id)
+                                    .where(m.SavedPaper.user_id == user_id)))
+            ratings = tuple((p, v) for p, v in s.execute(
+                select(m.Rating.paper_id, m.Rating.value).where(m.Rating.user_id == user_id)))
+            follows = tuple((k, v) for k, v in s.execute(
+                select(m.Follow.kind, m.Follow.value).where(m.Follow.user_id == user_id)))
+        return ProfileInputs(own, saved, ratings, follows)
+
+    def seen(self, user_id: int) -> set[int]:
+        """Papers already shown to the user (a digest, a feed)."""
+        with self._session() as s:
+            return set(s.scalars(select(m.SeenPaper.paper_id)
+                                 .where(m.SeenPaper.user_id == user_id)))
+
+    def mark_seen(self, user_id: int, paper_ids: Sequence[int], channel: str, *,
+                  now: datetime | None = None) -> int:
+        """Record papers shown to the user on `channel`; those marked before keep their
+        first record. How many were new."""
+        with self._session() as s, s.begin():
+            already = set(s.scalars(select(m.SeenPaper.paper_id).where(
+                m.SeenPaper.user_id == user_id, m.SeenPaper.paper_id.in_(paper_ids))))
+            new = [pid for pid in dict.fromkeys(paper_ids) if pid not in already]
+            at = now or utc_now()
+            s.add_all(m.SeenPaper(user_id=user_id, paper_id=pid, channel=channel, seen_at=at)
+                      for pid in new)
+        return len(new)
