@@ -15,7 +15,9 @@ from sqlalchemy import inspect
 
 from paperfeed.records import PaperRecord, Provenance, parse_author
 from paperfeed.store import Store
+from paperfeed.store.accounts import AccountStore
 from paperfeed.store.browse import Browse
+from paperfeed.store.personal import Personal
 from paperfeed.store.store import _MIGRATIONS
 
 
@@ -101,6 +103,25 @@ def test_authors_and_categories(browse: Browse) -> None:
     assert browse.find_authors("%") == []  # LIKE wildcards are matched literally
     assert browse.display_names(["bo li"]) == {"bo li": "Bo Li"}
     assert browse.categories() == [("cs.LG", 4), ("cs.CV", 2)]
+
+
+def test_newest_papers_by_category_day_and_what_a_user_has_seen(browse: Browse) -> None:
+    """Papers 1-5: listed 6, 6, 7, 9 January and never; 2 and 3 are in cs.CV."""
+    ids = sorted(p.id for p in browse.store.get_many(range(1, 6)))
+    p1, p2, p3, p4, p5 = ids
+    assert [p.id for p in browse.newest(k=10)] == [p4, p3, p2, p1]  # undated left out
+    assert [p.id for p in browse.newest(k=2)] == [p4, p3]
+    cv = browse.newest(categories=("cs.CV",), k=10)
+    assert [(p.id, p.categories) for p in cv] == [(p3, ("cs.CV",)), (p2, ("cs.CV", "cs.LG"))]
+    assert [p.id for p in browse.newest(since=date(2025, 1, 7), k=10)] == [p4, p3]
+    user = AccountStore(browse.store).create_user("a@example.org", "", "h",
+                                                  now=datetime(2025, 1, 9))
+    assert user is not None
+    Personal(browse.store).mark_seen(user.id, [p4, p2], "feed")
+    assert [p.id for p in browse.newest(unseen_by=user.id, k=10)] == [p3, p1]
+    assert browse.has_category("cs.CV") and not browse.has_category("cs.AI")
+    assert sorted(browse.in_categories(ids, ["cs.CV"])) == [(p2, "cs.CV"), (p3, "cs.CV")]
+    assert browse.by_authors([p4, p5], ["bo li"]) == [(p4, "Bo Li")]
 
 
 def test_upgrading_a_0001_store_keeps_its_papers(data_dir: Path) -> None:

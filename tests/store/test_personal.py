@@ -10,7 +10,7 @@ import pytest
 from paperfeed.accounts import Accounts
 from paperfeed.records import PaperRecord, Provenance
 from paperfeed.store import Store
-from paperfeed.store.personal import Personal, clean_tags
+from paperfeed.store.personal import Personal, ProfileInputs, clean_tags
 
 
 @pytest.fixture
@@ -51,3 +51,26 @@ def test_library_with_tags_and_states(setup: tuple[Personal, int, list[int]]) ->
 def test_tags_are_bounded() -> None:
     assert clean_tags(["x" * 100] + [str(i) for i in range(50)])[0] == "x" * 40
     assert len(clean_tags([str(i) for i in range(50)])) == 20
+
+
+def test_profile_inputs_read_everything_the_user_told_us(
+        setup: tuple[Personal, int, list[int]]) -> None:
+    personal, user, (p1, p2, p3) = setup
+    assert personal.profile_inputs(user) == ProfileInputs((), (), (), ())
+    personal.add_own(user, [p2, p1])
+    personal.save(user, p3)
+    personal.rate(user, p1, -1)
+    personal.follow(user, "category", "cs.CV")
+    personal.follow(user, "author", "Ann Smith")
+    inputs = personal.profile_inputs(user)
+    assert sorted(inputs.own) == [p1, p2] and inputs.saved == (p3,)
+    assert inputs.ratings == ((p1, -1),)
+    assert sorted(inputs.follows) == [("author", "Ann Smith"), ("category", "cs.CV")]
+    assert personal.profile_inputs(user + 1) == ProfileInputs((), (), (), ())
+
+
+def test_marking_seen_keeps_the_first_record(setup: tuple[Personal, int, list[int]]) -> None:
+    personal, user, (p1, p2, _) = setup
+    assert personal.mark_seen(user, [p1, p1], "digest") == 1
+    assert personal.mark_seen(user, [p1, p2], "feed") == 1
+    assert personal.seen(user) == {p1, p2} and personal.seen(user + 1) == set()

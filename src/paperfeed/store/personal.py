@@ -26,9 +26,10 @@ FOLLOW_KINDS = ("category", "author", "keyword")
 
 @dataclass(frozen=True)
 class ProfileInputs:
-    """Everything a user told paperfeed that the ranker fits a profile on, read at once."""
+    """Everything a user told paperfeed that the ranker fits a profile on, read at once
+    (each part in no particular order)."""
 
-    own: tuple[int, ...]  # onboarding's own papers, in the order added
+    own: tuple[int, ...]  # onboarding's own papers
     saved: tuple[int, ...]
     ratings: tuple[tuple[int, int], ...]  # (paper, +1 or -1)
     follows: tuple[tuple[str, str], ...]  # (kind, value)
