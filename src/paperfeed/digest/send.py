@@ -55,7 +55,6 @@ from paperfeed.mail.mailer import MailError
 from paperfeed.rank.picks import Pick, PickSource
 from paperfeed.store import Store, StoredPaper
 from paperfeed.store.browse import Browse
-from paperfeed.store.digests import REAL_RUNS as REAL_RUNS  # runs that count for a period
 from paperfeed.store.digests import DigestStore, RunInfo
 from paperfeed.store.personal import Personal
 
