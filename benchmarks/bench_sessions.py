@@ -36,9 +36,9 @@ from sqlalchemy.orm import Session
 
 from paperfeed.accounts import Accounts
 from paperfeed.accounts.core import digest, new_token
+from paperfeed.clock import utc_now
 from paperfeed.store import Store
 from paperfeed.store import models as m
-from paperfeed.store.store import _now
 
 
 def _time(calls: list[Callable[[], object]]) -> list[float]:
@@ -71,7 +71,7 @@ def main() -> None:
                                                          parallelism=1))
         users = [accounts.sign_up(f"user{i}@example.org", "a long enough password").id
                  for i in range(args.users)]
-        now = _now()
+        now = utc_now()
         tokens = [new_token() for _ in range(args.sessions)]
         owners = [random.Random(i).choice(users) for i in range(args.sessions)]
         with Session(store.engine) as s, s.begin():

@@ -177,7 +177,7 @@ class Personal:
     # --- what the ranker reads, and what was shown ------------------------------------
 
     def profile_inputs(self, user_id: int) -> ProfileInputs:
-        """Own, saved and rated papers and follows, in one transaction (one snapshot)."""
+        """Own, saved and rated papers and follows, read in one transaction."""
         with self._session() as s:
             own = tuple(s.scalars(select(m.ProfilePaper.paper_id)
                                   .where(m.ProfilePaper.user_id == user_id)))
