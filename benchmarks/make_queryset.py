@@ -128,18 +128,12 @@ GENERIC = frozenset({
 
 def shared_stems(query: str, paper: str) -> set[str]:
     """Content-word stems a description shares with its paper (what `check` flags)."""
-    import re
-
-    import tantivy
-
-    analyzer = (tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
-                .filter(tantivy.Filter.lowercase()).filter(tantivy.Filter.stopword("english"))
-                .filter(tantivy.Filter.stemmer("english")).build())
+    # The index's own split and stems (paperfeed.text), so a flagged stem is one BM25 matches.
+    from paperfeed.text import index_terms, tokenize
 
     def stems(text: str) -> set[str]:
-        words = [w for w in re.findall(r"[A-Za-z0-9]+", text)
-                 if w.lower() not in GENERIC and len(w) > 2]
-        return set(analyzer.analyze(" ".join(words)))
+        words = [w for w in tokenize(text) if w not in GENERIC and len(w) > 2]
+        return set(index_terms(" ".join(words)))
 
     return stems(query) & stems(paper)
 

@@ -8,11 +8,12 @@ dedupe key). It knows nothing of files, storage or indexing.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import date
 
 from nameparser import HumanName
+
+from paperfeed.text import ascii_fold, ascii_words
 
 __all__ = [
     "Author",
@@ -195,14 +196,11 @@ def parse_author(raw: str) -> Author:
 # --- titles ----------------------------------------------------------------
 
 
-def _ascii_fold(text: str) -> str:
-    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-
-
 def title_key(title: str, first_author_family: str | None = None) -> str:
     """The dedupe key for records with no shared id: folded title words plus first surname."""
-    words = re.findall(r"[a-z0-9]+", _ascii_fold(title).lower())
-    surname = re.sub(r"[^a-z]", "", _ascii_fold(first_author_family or "").lower())
+    # The ASCII fold, not text.fold: these keys are stored (papers.title_key).
+    words = ascii_words(title)
+    surname = re.sub(r"[^a-z]", "", ascii_fold(first_author_family or ""))
     return " ".join(words) + "|" + surname
 
 

@@ -22,7 +22,6 @@ import math
 import os
 import re
 import tempfile
-import unicodedata
 import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ import tantivy
 from paperfeed.errors import PaperfeedError
 from paperfeed.index.query import ParsedQuery
 from paperfeed.index.types import IndexDoc, QueryError, SearchFilters, Segment
+from paperfeed.text import ascii_words, index_analyzer, index_terms, name_analyzer
 
 __all__ = ["LexHit", "LexicalIndex", "name_keys"]
 
@@ -50,40 +50,13 @@ _NAME_TOKENIZER = "name_text"
 _WORDY = re.compile(r"[^\W_]")
 
 
-def _text_analyzer() -> tantivy.TextAnalyzer:
-    # English stemming and stopwords: measured better than tantivy's default on SciFact.
-    return (
-        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
-        .filter(tantivy.Filter.remove_long(40))
-        .filter(tantivy.Filter.lowercase())
-        .filter(tantivy.Filter.stopword("english"))
-        .filter(tantivy.Filter.stemmer("english"))
-        .build()
-    )
-
-
-def _name_analyzer() -> tantivy.TextAnalyzer:
-    # Names are neither stemmed nor stopped ("May", "An" are surnames).
-    return (
-        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
-        .filter(tantivy.Filter.lowercase())
-        .filter(tantivy.Filter.ascii_fold())
-        .build()
-    )
-
-
-def _fold(text: str) -> list[str]:
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    return re.findall(r"[a-z0-9]+", ascii_text.lower())
-
-
 def name_keys(name: str) -> list[str]:
     """Filter keys of an author name: the folded full name and every trailing part of it.
 
     "Luc Van Gool" -> ["luc van gool", "van gool", "gool"], so a filter on the
     surname alone matches.
     """
-    words = _fold(name)
+    words = ascii_words(name)
     return [" ".join(words[i:]) for i in range(len(words))]
 
 
@@ -173,9 +146,9 @@ class LexicalIndex:
                 self._index = tantivy.Index(_schema(), path=path)
             self._share()
         self._schema = self._index.schema
-        self._analyzer = _text_analyzer()
-        self._index.register_tokenizer(_TEXT_TOKENIZER, self._analyzer)
-        self._index.register_tokenizer(_NAME_TOKENIZER, _name_analyzer())
+        # The analyzers live in paperfeed.text, so the Python side splits words as they do.
+        self._index.register_tokenizer(_TEXT_TOKENIZER, index_analyzer())
+        self._index.register_tokenizer(_NAME_TOKENIZER, name_analyzer())
         # Manual reloads: a reader sees our own commits, never half of another process's.
         self._index.config_reader(reload_policy="manual")
         self._index.reload()
@@ -277,7 +250,7 @@ class LexicalIndex:
                 (tantivy.Occur.Must, tantivy.Query.term_set_query(self._schema, "category", values))
             )
         if filters.authors:
-            values = sorted({" ".join(_fold(a)) for a in filters.authors} - {""})
+            values = sorted({" ".join(ascii_words(a)) for a in filters.authors} - {""})
             # An author filter of only punctuation matches nobody rather than everybody.
             author_query = (
                 tantivy.Query.term_set_query(self._schema, "author_key", values)
@@ -388,7 +361,7 @@ class LexicalIndex:
         searcher = self._index.searcher()
         n = max(int(searcher.num_docs), 1)
         terms: dict[str, float] = {}
-        for term in self._analyzer.analyze(" ".join(parsed.words())):
+        for term in index_terms(" ".join(parsed.words())):
             if term not in terms:
                 df = int(searcher.doc_freq("body", term))
                 terms[term] = math.log(1.0 + (n - df + 0.5) / (df + 0.5))
@@ -404,7 +377,7 @@ class LexicalIndex:
         total = sum(terms.values())
         if total <= 0:
             return 0.0
-        present = set(self._analyzer.analyze(self.stored_text(address)))
+        present = set(index_terms(self.stored_text(address)))
         return sum(idf for term, idf in terms.items() if term in present) / total
 
     # --- display ---------------------------------------------------------------

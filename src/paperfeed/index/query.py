@@ -3,6 +3,8 @@
 Owns the only query syntax paperfeed supports: bare words and "quoted
 phrases". Everything else (field prefixes, operators, brackets, wildcards,
 emoji) is dropped, so no user input can reach tantivy's parser as syntax.
+Words are split as the index splits them (`paperfeed.text.tokenize`), so each
+word of a parsed query is one term of the index.
 """
 
 from __future__ import annotations
@@ -11,10 +13,10 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
+from paperfeed.text import tokenize
+
 __all__ = ["ParsedQuery", "parse_user_query"]
 
-# Letters and digits of any script; everything else separates words.
-_WORD = re.compile(r"[^\W_]+")
 # Straight and typographic double quotes both open and close phrases.
 _QUOTES = re.compile(r"[\"“”„«»]")
 # Long pasted texts (query by example) are capped: beyond a few hundred
@@ -22,7 +24,6 @@ _QUOTES = re.compile(r"[\"“”„«»]")
 MAX_DISTINCT_TERMS = 400
 MAX_PHRASES = 16
 MAX_PHRASE_WORDS = 16
-MAX_WORD_CHARS = 40
 
 
 @dataclass(frozen=True)
@@ -51,10 +52,6 @@ class ParsedQuery:
         return " ".join(parts)
 
 
-def _words(text: str) -> list[str]:
-    return [w.lower() for w in _WORD.findall(text) if len(w) <= MAX_WORD_CHARS]
-
-
 def parse_user_query(text: str) -> ParsedQuery:
     """Split `text` into phrases (between double quotes) and words.
 
@@ -66,7 +63,8 @@ def parse_user_query(text: str) -> ParsedQuery:
     terms: Counter[str] = Counter()
     phrases: list[tuple[str, ...]] = []
     for index, piece in enumerate(pieces):
-        words = _words(piece)
+        # Alphanumeric runs only (no syntax), words of 40 bytes or more dropped.
+        words = tokenize(piece)
         if index % 2 == 1 and len(words) > 1 and len(phrases) < MAX_PHRASES:
             phrases.append(tuple(words[:MAX_PHRASE_WORDS]))
         else:

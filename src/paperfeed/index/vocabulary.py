@@ -1,7 +1,8 @@
 """The corpus vocabulary: each term's idf over the stored papers, and tf-idf rows for texts.
 
 Owns fitting scikit-learn's tf-idf settings on the papers' titles and
-abstracts (a sample when there are very many), the vocabulary file in the
+abstracts (a sample when there are very many; words split by
+`paperfeed.text.tokenize`, as the search index splits them), the vocabulary file in the
 index folder (terms and idf in a compressed npz, no pickled objects), and
 turning any texts into L2-normalised tf-idf rows over that vocabulary. It
 never reads the store: the caller passes the texts (`Catalog.vocabulary` fits
@@ -25,6 +26,7 @@ import numpy.typing as npt
 
 from paperfeed.errors import PaperfeedError
 from paperfeed.store.files import atomic_write
+from paperfeed.text import tokenize
 
 if TYPE_CHECKING:
     from scipy import sparse
@@ -37,7 +39,9 @@ VOCABULARY_FILE = "vocabulary.npz"
 # measured worse on both benchmarks, docs/decisions/ranker.md). The cap bounds the
 # fit's time and memory.
 SAMPLE_SIZE = 200_000
-_FORMAT = 1
+# 2: words split as the search index splits them (paperfeed.text); a format-1 file was
+# split by scikit-learn's pattern, so loading one fails and the catalog fits anew.
+_FORMAT = 2
 
 
 class VocabularyError(PaperfeedError):
@@ -70,6 +74,11 @@ def _counter(settings: TfidfSettings, vocabulary: dict[str, int] | None = None) 
     from sklearn.feature_extraction.text import CountVectorizer
 
     return CountVectorizer(
+        # The index's split ("self-supervised" is two words): a term the lexical part
+        # counts is a word BM25 scores. Lower-casing is the tokenizer's.
+        tokenizer=tokenize,
+        token_pattern=None,
+        lowercase=False,
         ngram_range=(1, settings.max_ngram),
         stop_words="english" if settings.stop_words else None,
         vocabulary=vocabulary,

@@ -5,17 +5,23 @@ but what arxiv-sanity showed and readers asked for: "shared terms: lidar,
 gaussian splatting". A term weighs tf in the pick × how many of the user's
 papers use it × idf over the papers being ranked, so words every candidate
 uses ("model", "results") fall away without a stop list tuned by hand.
+
+Words are the search index's (`paperfeed.text.terms`: "self-supervised" is
+"self" and "supervised", named as the pair "self supervised"), so a term named
+in a reason is a word BM25 and the vocabulary count.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
-WORD = re.compile(r"[a-z][a-z0-9-]{2,}")
+from paperfeed.text import terms
+
+# Shorter words ("3d", "gp") and numbers say little on their own in a reason.
+MIN_CHARS = 3
 # Function words and the boilerplate of abstracts; idf removes most of the rest.
 _STOP_WORDS = """
 the and for with that this from are our was were which their these those into than then
@@ -30,8 +36,11 @@ STOP = frozenset(_STOP_WORDS.split())
 
 
 def words(text: str) -> list[str]:
-    """Lower-cased words and their adjacent pairs ("gaussian splatting"), stop words out."""
-    tokens = [w for w in WORD.findall(text.lower()) if w not in STOP]
+    """Lower-cased words and their adjacent pairs ("gaussian splatting"), stop words out.
+
+    Only words that start with a letter and have at least three characters count.
+    """
+    tokens = [w for w in terms(text) if len(w) >= MIN_CHARS and w[0].isalpha() and w not in STOP]
     return tokens + [f"{a} {b}" for a, b in itertools.pairwise(tokens)]
 
 

@@ -9,7 +9,6 @@ interrupted build loses at most that batch and resumes from the stale ones.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -22,6 +21,7 @@ from paperfeed.clock import utc_now
 from paperfeed.store import models as m
 from paperfeed.store.models_cards import CardFacet, CardRow
 from paperfeed.store.store import Store
+from paperfeed.text import fold
 
 __all__ = ["CardStore", "FacetCount", "PaperText", "facet_key"]
 
@@ -35,9 +35,7 @@ MAX_KEY = 255
 def facet_key(value: str) -> str:
     """The folded form a dataset or task is matched by: case, accents, hyphens and spaces,
     and a trailing "dataset"/"benchmark" do not matter ("LaSOT", "lasot benchmark")."""
-    text = unicodedata.normalize("NFKC", value).casefold()
-    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-    text = _SEPARATORS.sub(" ", text).strip(" .,;:()[]{}\"'")
+    text = _SEPARATORS.sub(" ", fold(value)).strip(" .,;:()[]{}\"'")
     stripped = _GENERIC_TAIL.sub("", text)
     return (stripped or text)[:MAX_KEY]
 

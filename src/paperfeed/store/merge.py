@@ -5,19 +5,19 @@ Pure functions over plain values, so the rules are testable without a database.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass, field, fields
 from datetime import date
 from typing import Any
 
 from paperfeed.records import PaperRecord, title_key
+from paperfeed.text import ascii_fold
 
 
 def name_key(name: str) -> str:
     """Lower-cased, accent-folded, space-normalised author name for look-ups."""
-    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
-    return " ".join(folded.lower().replace(".", " ").split())
+    # The ASCII fold, not text.fold: these keys are stored (paper_authors.name_key).
+    return " ".join(ascii_fold(name).replace(".", " ").split())
 
 
 def record_title_key(record: PaperRecord) -> str:
