@@ -20,6 +20,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
+from paperfeed.application.progress import Advance, Step
 from paperfeed.cards.model import Card
 from paperfeed.catalog import Result
 from paperfeed.cli.terminal import neutralise
@@ -63,6 +64,26 @@ def progress_bar(
             progress.advance(task, n)
 
         yield advance
+
+
+class RichProgress:
+    """A use case's progress (`paperfeed.application.progress`) as Rich bars on `console`:
+    a bar per counted step, a spinner for the vocabulary, notes in yellow."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+
+    @contextmanager
+    def step(self, step: Step) -> Iterator[Advance]:
+        if step.kind == "vocabulary":
+            with self.console.status(step.label):
+                yield lambda n: None
+            return
+        with progress_bar(self.console, step.label, step.total, unit=step.unit) as advance:
+            yield advance
+
+    def note(self, message: str) -> None:
+        self.console.print(f"[yellow]{escape(message)}[/yellow]")
 
 
 def segments_text(segments: Sequence[Segment], style: str = "bold yellow",
