@@ -180,3 +180,34 @@ def test_killing_an_ingest_and_running_it_again_stores_every_paper_once(tmp_path
     total, distinct = con.execute(query).fetchone()
     con.close()
     assert total == distinct == expected
+
+
+LATEX_PAPER = {
+    "id": "2503.99980", "title": r"$\alpha$-divergence for \textbf{robust} detection",
+    "abstract": r"We gain 95\% accuracy at $\mathcal{O}(n)$ cost with \emph{no} labels.",
+    "authors": ["Ada Lovelace"], "categories": ["cs.LG"],
+    "comment": r"Accepted at \textit{NeurIPS}",
+    "first_seen_listing_date": "2025-03-20", "abs": "https://arxiv.org/abs/2503.99980",
+    "pdf": "https://arxiv.org/pdf/2503.99980",
+}
+
+
+def test_show_prints_clean_text_not_latex(tmp_path: Path) -> None:
+    """`paperfeed show` prints what the web page shows: LaTeX cleaned, in text and JSON."""
+    listing = tmp_path / "listing.jsonl"
+    listing.write_text(json.dumps(LATEX_PAPER) + "\n", encoding="utf-8")
+    data = tmp_path / "data"
+    code, out = run(data, "ingest", str(listing), "--no-index")
+    assert code == ExitCode.OK, out
+    code, out = run(data, "show", "2503.99980")
+    assert code == ExitCode.OK, out
+    assert "α-divergence for robust detection" in out
+    assert "95% accuracy at 𝒪(n) cost with no labels." in out
+    assert "Accepted at NeurIPS" in out
+    assert "\\textbf" not in out and "$" not in out and "\\%" not in out
+    code, out = run(data, "show", "2503.99980", "--json")
+    paper = json.loads(out)
+    assert (paper["title"], paper["comment"]) == ("α-divergence for robust detection",
+                                                  "Accepted at NeurIPS")
+    assert paper["abstract"] == "We gain 95% accuracy at 𝒪(n) cost with no labels."
+    assert (paper["ref"], paper["listed"]) == ("2503.99980", "2025-03-20")

@@ -14,7 +14,7 @@ from datetime import date
 from enum import IntEnum
 from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 import typer
 from rich.console import Console
@@ -32,6 +32,9 @@ from paperfeed.errors import (
     StoreError,
 )
 from paperfeed.index import SearchFilters
+
+if TYPE_CHECKING:
+    from paperfeed.application.harvesting import HarvestOutcome
 
 
 class ExitCode(IntEnum):
@@ -233,26 +236,11 @@ def ingest(
 
 
 def _update_index(catalog: Catalog, out: Console, *, full: bool = False) -> int:
-    """Bring the search index and the system cards up to date with the store."""
-    from paperfeed.cli.cards import update_cards
-    from paperfeed.cli.render import progress_bar
+    """Catch up the index, the cards and the vocabulary with Rich bars on `out`."""
+    from paperfeed.application import catch_up
+    from paperfeed.cli.render import RichProgress
 
-    pending = catalog.store.count() if full else catalog.pending_for_update()
-    indexed = 0
-    if pending:
-        if not full and catalog.index_is_stale():
-            out.print("[yellow]The index was built with another model: rebuilding it.[/yellow]")
-        with progress_bar(out, "index", pending) as advance:
-            indexed = catalog.update_index(progress=advance, full=full)
-    update_cards(catalog, out)
-    from paperfeed.index.vocabulary import VOCABULARY_FILE
-
-    if indexed or not (catalog.store.subdir("index") / VOCABULARY_FILE).exists():
-        # The feed's tf-idf vocabulary: fitted here (about 40 s for 75k papers, and only
-        # when the store grew by a fifth) rather than inside someone's first feed request.
-        with out.status("corpus vocabulary for the personal feed"):
-            catalog.vocabulary()
-    return indexed
+    return catch_up(catalog, RichProgress(out), full=full).indexed
 
 
 @app.command()
@@ -289,40 +277,27 @@ def harvest(
     as_json: JsonOpt = False,
 ) -> None:
     """Harvest arXiv metadata over OAI-PMH, incrementally and resumably."""
-    from paperfeed.cli.render import progress_bar
-    from paperfeed.sources.harvest import HarvestProgress, harvest_arxiv
+    from paperfeed.application.harvesting import harvest as harvest_into
+    from paperfeed.cli.render import RichProgress
 
     out = err_console if as_json else console
     with open_catalog(writing="harvest") as catalog:
-        totals: dict[str, int] = {"ingested": 0, "merged": 0}
-
-        def sink(records: list[Any]) -> None:
-            rep = catalog.ingest_records(records, origin="harvest")
-            totals["ingested"] += rep.ingested
-            totals["merged"] += rep.merged
-
-        with progress_bar(out, f"harvest {set_spec}", None, unit="records") as advance:
-            seen = [0]
-
-            def on_progress(p: HarvestProgress) -> None:
-                advance(p.records - seen[0])
-                seen[0] = p.records
-
-            report = harvest_arxiv(
-                sink, catalog.store, set_spec=set_spec,
-                from_date=date.fromisoformat(from_date) if from_date else None,
-                until=date.fromisoformat(until) if until else None,
-                base_url=base_url, min_interval=min_interval, progress=on_progress,
-            )
-        indexed = _update_index(catalog, out) if index else 0
-    summary = {**totals, "indexed": indexed, "pages": report.pages, "records": report.records,
-               "retries": report.retries, "resumed": report.resumed}
+        outcome = harvest_into(
+            catalog, RichProgress(out), set_spec=set_spec,
+            from_date=date.fromisoformat(from_date) if from_date else None,
+            until=date.fromisoformat(until) if until else None,
+            base_url=base_url, min_interval=min_interval, index=index)
     if as_json:
-        emit_json(summary)
+        emit_json(outcome.as_dict())
     else:
-        console.print(f"harvested {report.records} records in {report.pages} pages "
-                      f"({report.retries} retries): {totals['ingested']} new, "
-                      f"{totals['merged']} merged; {indexed} indexed.")
+        _print_harvest(outcome)
+
+
+def _print_harvest(outcome: HarvestOutcome) -> None:
+    report = outcome.report
+    console.print(f"harvested {report.records} records in {report.pages} pages "
+                  f"({report.retries} retries): {outcome.ingested} new, "
+                  f"{outcome.merged} merged; {outcome.indexed} indexed.")
 
 
 # --- search ---------------------------------------------------------------------
@@ -548,16 +523,15 @@ def quickstart(
     with open_catalog(writing="quickstart") as catalog:
         stored = catalog.store.count()
         if corpus is None and _arxiv_reachable():
-            from datetime import timedelta
+            from paperfeed.application.harvesting import first_harvest_start
+            from paperfeed.application.harvesting import harvest as harvest_into
+            from paperfeed.cli.render import RichProgress
 
             # The first harvest takes the last few days; later ones go on from the checkpoint.
-            first = not any(k.startswith("oai") for k in catalog.store.harvest_states())
-            start = (date.today() - timedelta(days=harvest_days)).isoformat() if first else None
+            start = first_harvest_start(catalog, harvest_days)
             console.print("Harvesting arXiv cs " + (f"since {start}" if start else "(new papers)"))
-            harvest(
-                set_spec="cs", from_date=start,
-                until=None, base_url="https://oaipmh.arxiv.org/oai", min_interval=3.0,
-                index=False, as_json=False)
+            _print_harvest(harvest_into(catalog, RichProgress(console), set_spec="cs",
+                                        from_date=start, index=False))
         else:
             source = corpus or _shared_corpus()
             if source is None and stored:

@@ -47,13 +47,10 @@ def build(
 
 def update_cards(catalog: Catalog, out: Console, *, workers: int | None = None) -> int:
     """Bring cards up to date with a progress bar; returns how many were extracted."""
-    from paperfeed.cli.render import progress_bar
+    from paperfeed.application import update_cards as catch_up_cards
+    from paperfeed.cli.render import RichProgress
 
-    pending = catalog.cards_pending()
-    if not pending:
-        return 0
-    with progress_bar(out, "cards", pending) as advance:
-        return catalog.update_cards(progress=advance, workers=workers).extracted
+    return catch_up_cards(catalog, RichProgress(out), workers=workers)
 
 
 @cards_app.command("train")

@@ -1,22 +1,19 @@
 """`paperfeed digest ...`: the email digest from the command line (cron runs `send`).
 
-A thin layer over `paperfeed.digest`: it picks the pick source and the mailer and
-prints the report. Imports of `paperfeed.cli.app` happen inside the command, so
-app.py can import this module at its top.
+A thin layer over `paperfeed.application.digests` (which picks the pick source and
+the mailer): it parses the options and prints the warnings and the report. Imports of
+`paperfeed.cli.app` happen inside the command, so app.py can import this module at its
+top.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich.markup import escape
-
-if TYPE_CHECKING:
-    from paperfeed.catalog import Catalog
-    from paperfeed.rank.picks import PickSource
 
 digest_app = typer.Typer(
     help="Email digests: send each user the papers picked for them, daily or weekly.",
@@ -25,19 +22,6 @@ digest_app = typer.Typer(
 
 _STYLE = {"sent": "green", "dry-run": "cyan", "empty": "dim", "skipped": "dim",
           "failed": "red"}
-
-
-def pick_source(catalog: Catalog) -> tuple[PickSource, str | None]:
-    """The real ranker's pick source, else the newest papers and a warning why."""
-    try:
-        from paperfeed.rank.feed import default_pick_source
-    except ImportError as exc:
-        from paperfeed.digest import newest_papers
-
-        return newest_papers(catalog.store), (
-            f"the personal ranker is unavailable ({exc}); sending the newest papers in "
-            "each user's followed categories instead")
-    return default_pick_source(catalog), None
 
 
 def _parse_now(value: str | None) -> datetime:
@@ -80,20 +64,14 @@ def send(
 
     @handle_errors
     def run() -> None:
-        from paperfeed.digest import send_digests
-        from paperfeed.mail import OutboxMailer, mailer_from_env
+        from paperfeed.application.digests import send_due_digests
 
         with open_catalog(writing=None if dry_run else "digest send") as catalog:
-            picks, warning = pick_source(catalog)
-            if warning:
-                err_console.print(f"[yellow]warning:[/yellow] {escape(warning)}")
-            outbox = catalog.store.subdir("outbox")
-            mailer, sender = mailer_from_env(outbox)
-            if dry_run is None and isinstance(mailer, OutboxMailer):
-                err_console.print("[yellow]warning:[/yellow] PAPERFEED_SMTP_URL is not set: "
-                                  f"the digests go to {escape(str(outbox))} as .eml files")
-            report = send_digests(catalog.store, picks, mailer, sender, base_url=base_url,
-                                  now=when, dry_run_dir=dry_run, k=limit)
+            done = send_due_digests(catalog, base_url=base_url, now=when, dry_run_dir=dry_run,
+                                    limit=limit)
+        for warning in done.warnings:
+            err_console.print(f"[yellow]warning:[/yellow] {escape(warning)}")
+        report = done.report
         if as_json:
             emit_json(report.as_dict())
         else:

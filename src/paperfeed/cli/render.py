@@ -20,10 +20,12 @@ from rich.progress import (
 )
 from rich.text import Text
 
+from paperfeed.application.progress import Advance, Step
 from paperfeed.cards.model import Card
 from paperfeed.catalog import Result
 from paperfeed.cli.terminal import neutralise
 from paperfeed.index import Segment
+from paperfeed.presentation import clean_segment, present
 from paperfeed.store import StoredPaper
 
 
@@ -65,13 +67,33 @@ def progress_bar(
         yield advance
 
 
+class RichProgress:
+    """A use case's progress (`paperfeed.application.progress`) as Rich bars on `console`:
+    a bar per counted step, a spinner for the vocabulary, notes in yellow."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+
+    @contextmanager
+    def step(self, step: Step) -> Iterator[Advance]:
+        if step.kind == "vocabulary":
+            with self.console.status(step.label):
+                yield lambda n: None
+            return
+        with progress_bar(self.console, step.label, step.total, unit=step.unit) as advance:
+            yield advance
+
+    def note(self, message: str) -> None:
+        self.console.print(f"[yellow]{escape(message)}[/yellow]")
+
+
 def segments_text(segments: Sequence[Segment], style: str = "bold yellow",
                   *, plain_marks: bool = False) -> Text:
     """Highlighted segments styled; with `plain_marks` (no terminal) wrapped in **...**."""
     text = Text()
     for seg in segments:
         # Neutralised here too, so the layout counts what will be shown.
-        shown = neutralise(seg.text)
+        shown = neutralise(clean_segment(seg.text))
         if seg.highlighted and plain_marks:
             text.append(f"**{shown}**")
         else:
@@ -80,8 +102,9 @@ def segments_text(segments: Sequence[Segment], style: str = "bold yellow",
 
 
 def segments_marked(segments: Sequence[Segment]) -> str:
-    """Plain text with highlights marked as [[term]], for JSON output."""
-    return "".join(f"[[{s.text}]]" if s.highlighted else s.text for s in segments)
+    """Plain text (LaTeX cleaned) with highlights marked as [[term]], for JSON output."""
+    return "".join(f"[[{clean_segment(s.text)}]]" if s.highlighted else clean_segment(s.text)
+                   for s in segments)
 
 
 def paper_ref(paper: StoredPaper) -> str:
@@ -160,7 +183,7 @@ def result_json(res: Result, rank: int) -> dict[str, Any]:
         "id": p.id,
         "arxiv_id": p.record.arxiv_id,
         "doi": p.record.doi,
-        "title": p.record.title,
+        "title": present(p).title,
         "title_highlighted": segments_marked(res.hit.title),
         "snippet": segments_marked(res.hit.snippet),
         "authors": [a.name for a in p.record.authors],
@@ -173,37 +196,15 @@ def result_json(res: Result, rank: int) -> dict[str, Any]:
 
 
 def paper_json(paper: StoredPaper) -> dict[str, Any]:
-    r = paper.record
-    return {
-        "id": paper.id,
-        "arxiv_id": r.arxiv_id,
-        "arxiv_version": r.arxiv_version,
-        "doi": r.doi,
-        "title": r.title,
-        "title_derived": r.title_derived,
-        "abstract": r.abstract,
-        "authors": [{"name": a.name, "given": a.given, "family": a.family} for a in r.authors],
-        "categories": list(r.categories),
-        "submitted": r.submitted.isoformat() if r.submitted else None,
-        "updated": r.updated.isoformat() if r.updated else None,
-        "first_listed": r.first_listed.isoformat() if r.first_listed else None,
-        "abs_url": r.abs_url,
-        "pdf_url": r.pdf_url,
-        "code_urls": list(r.code_urls),
-        "comment": r.comment,
-        "journal_ref": r.journal_ref,
-        "source_ids": [{"scheme": s, "value": v} for s, v in r.source_ids],
-        "provenance": [
-            {"source": p.source, "file": p.file, "line": p.line, "record_id": p.record_id}
-            for p in r.provenance
-        ],
-        "revision": paper.revision,
-    }
+    """The paper for `--json`: the one paper shape (`paperfeed.presentation`)."""
+    return present(paper).as_json()
 
 
 def print_paper(console: Console, paper: StoredPaper, card: Card | None = None) -> None:
+    """The paper as `paperfeed show` prints it: texts LaTeX-cleaned, as the web page."""
     r = paper.record
-    title = escape(r.title) + (" [dim](title derived from the abstract)[/dim]"
+    view = present(paper)
+    title = escape(view.title) + (" [dim](title derived from the abstract)[/dim]"
                                if r.title_derived else "")
     console.print(f"[bold]{title}[/bold]")
     if r.authors:
@@ -217,14 +218,14 @@ def print_paper(console: Console, paper: StoredPaper, card: Card | None = None) 
         ("abstract page", r.abs_url or ""),
         ("pdf", r.pdf_url or ""),
         ("code", "  ".join(r.code_urls)),
-        ("comment", r.comment or ""),
+        ("comment", view.comment or ""),
         ("journal", r.journal_ref or ""),
     ]
     for label, value in facts:
         if value:
             console.print(f"[dim]{label:>13}[/dim]  {escape(value)}")
     console.print()
-    console.print(escape(r.abstract))
+    console.print(escape(view.abstract))
     console.print()
     if card is not None:
         console.rule("system card")

@@ -39,7 +39,7 @@ from email.message import EmailMessage
 from email.utils import make_msgid, parseaddr
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
@@ -49,9 +49,9 @@ from paperfeed.digest.settings import (
     Subscription,
     unsubscribe_token,
 )
-from paperfeed.latex import clean_latex
 from paperfeed.mail import Mailer, OutboxMailer, message
 from paperfeed.mail.mailer import MailError
+from paperfeed.presentation import present
 from paperfeed.rank.picks import Pick, PickSource
 from paperfeed.store import Store, StoredPaper
 from paperfeed.store.browse import Browse
@@ -166,11 +166,10 @@ def digest_items(papers: Sequence[StoredPaper], picks: Sequence[Pick], base_url:
         paper = by_id.get(pick.paper_id)
         if paper is None:
             continue
-        record = paper.record
-        ref = quote(record.arxiv_id or str(paper.id), safe="/")
-        page_url = f"{base_url}/papers/{ref}"
+        record, view = paper.record, present(paper)
+        page_url = f"{base_url}{view.path}"
         items.append(DigestItem(
-            title=_one_line(clean_latex(record.title)) or record.title,
+            title=_one_line(view.title) or record.title,
             authors=_one_line(_authors([a.name for a in record.authors])),
             url=_http_url(record.abs_url) or _http_url(record.pdf_url) or page_url,
             page_url=page_url, reason=_one_line(pick.reason),

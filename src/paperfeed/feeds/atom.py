@@ -20,7 +20,7 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from paperfeed import __version__
-from paperfeed.latex import clean_latex
+from paperfeed.presentation import present
 from paperfeed.store import StoredPaper
 
 Format = Literal["atom", "rss"]
@@ -72,8 +72,7 @@ def http_url(url: str | None) -> str | None:
 
 def paper_url(base_url: str, paper: StoredPaper) -> str:
     """The paper's page on this server (the same path the web pages link to)."""
-    ref = paper.record.arxiv_id or str(paper.id)
-    return f"{base_url.rstrip('/')}/papers/{quote(ref, safe='/')}"
+    return f"{base_url.rstrip('/')}{present(paper).path}"
 
 
 def entry_id(base_url: str, paper: StoredPaper) -> str:
@@ -86,7 +85,7 @@ def entry_id(base_url: str, paper: StoredPaper) -> str:
 
 
 def listing_day(paper: StoredPaper) -> date | None:
-    return paper.record.first_listed or paper.record.submitted
+    return present(paper).listed
 
 
 def _moment(day: date | None, default: datetime) -> datetime:
@@ -132,7 +131,7 @@ class _PaperEntryExtension(BaseEntryExtension):  # type: ignore[misc]
 
 
 def _summary(paper: StoredPaper, reason: str | None) -> str:
-    abstract = xml_text(clean_latex(paper.record.abstract)).strip()
+    abstract = xml_text(present(paper).abstract).strip()
     if reason:
         return f"Why this paper: {reason}\n\n{abstract}".strip()
     return abstract
@@ -173,7 +172,7 @@ def _add_entry(fg: Any, item: FeedItem, base_url: str, fallback: datetime, forma
     reason = xml_text(item.reason).strip() if item.reason else None
     fe = fg.add_entry(order="append")
     fe.id(xml_text(entry_id(base_url, paper)))  # also the RSS guid, isPermaLink="false"
-    fe.title(xml_text(clean_latex(record.title)).strip() or "(untitled)")
+    fe.title(xml_text(present(paper).title).strip() or "(untitled)")
     # The one alternate link: feedgen writes it without attributes, and Atom reads a link
     # without `rel` as alternate. RSS takes it as the item's link.
     fe.link(href=xml_text(paper_url(base_url, paper)))

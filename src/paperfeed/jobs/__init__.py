@@ -6,7 +6,8 @@ a user's uploaded publication list (`imports`). Blocking work lives here, never 
 web app's event loop; the web layer only queues a job and shows its progress.
 """
 
-from paperfeed.jobs.imports import IMPORT, UploadError, queue_import, run_import
+from paperfeed.application.onboarding import UploadError
+from paperfeed.jobs.imports import IMPORT, queue_import, run_import
 from paperfeed.jobs.runner import JobRunner
 
 __all__ = ["IMPORT", "JobRunner", "UploadError", "queue_import", "run_import"]

@@ -1,37 +1,36 @@
 """Importing a user's publication list: the upload becomes a queued job, run off the web.
 
-The job parses the file with the upload caps, stores its papers as the user's claims
-(`origin="user:<id>"`: a paper already stored is linked, never rewritten), embeds and
-indexes them, gives them their cards, and adds them to the user's profile or library.
-Running it twice is harmless, so a job cut off by a restart simply runs again.
+The job reads the file with the upload caps and hands its papers to the onboarding use
+case (`application.onboarding.import_papers`: stored as the user's claims, indexed,
+carded, added to the profile or library), reporting its progress on the job. Running
+it twice is harmless, so a job cut off by a restart simply runs again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
+from paperfeed.application.onboarding import (
+    TARGETS,
+    UploadError,
+    import_papers,
+    read_publication_list,
+)
+from paperfeed.application.progress import Advance, Step
 from paperfeed.catalog import Catalog
-from paperfeed.errors import PaperfeedError, SourceError
 from paperfeed.jobs.runner import Progress
-from paperfeed.records import PaperRecord
 from paperfeed.settings import MAX_UPLOAD_BYTES
-from paperfeed.sources import detect_format, read_records
 from paperfeed.sources.limits import UPLOAD_LIMITS, InputLimits
 from paperfeed.store.jobs import JobInfo, JobStore
 from paperfeed.store.limits import RateLimits
-from paperfeed.store.personal import Personal, clean_tags
+from paperfeed.store.personal import clean_tags
 
 IMPORT = "import"
-TARGETS = ("profile", "library")
 MAX_ACTIVE = 2  # imports of one user queued or running at once
 IMPORTS_PER_HOUR = 20
-INDEX_BATCH = 64  # papers embedded per index commit: searches wait at most one commit
-
-
-class UploadError(PaperfeedError):
-    """An upload that cannot be imported; the message says why, naming the file."""
 
 
 def queue_import(store_jobs: JobStore, user_id: int, name: str, content: bytes, *,
@@ -64,20 +63,31 @@ def upload_limits() -> InputLimits:
     return InputLimits.from_env(base=UPLOAD_LIMITS, prefix="PAPERFEED_UPLOAD_")
 
 
-def _read(job: JobInfo, jobs: JobStore) -> list[PaperRecord]:
-    path = jobs.upload_path(job)
-    name = str(job.payload.get("name") or path.name)
-    limits = upload_limits()
-    try:
-        # The caps are checked as the file streams: a bomb stops within its first KiB.
-        records = list(read_records(path, format=detect_format(path, limits=limits),
-                                    author=job.payload.get("author") or None, limits=limits))
-    except SourceError as exc:
-        # The message names the server's copy of the file: show the user's own name.
-        raise UploadError(str(exc).replace(str(path), name)) from None
-    if not records:
-        raise UploadError(f"{name}: no paper found in it")
-    return records
+class JobProgress:
+    """A catch-up's steps as the job's progress: indexing with counts, then cards (the
+    vocabulary check that follows is counted with the cards)."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+
+    @contextmanager
+    def step(self, step: Step) -> Iterator[Advance]:
+        if step.kind != "index":
+            if step.kind == "cards":
+                self.progress({"phase": "cards"})
+            yield lambda n: None
+            return
+        done = [0]
+
+        def indexed(n: int) -> None:
+            done[0] += n
+            self.progress({"phase": "indexing", "done": done[0], "total": step.total})
+
+        self.progress({"phase": "indexing", "done": 0, "total": step.total})
+        yield indexed
+
+    def note(self, message: str) -> None:
+        return None
 
 
 def run_import(catalog: Catalog, job: JobInfo, progress: Progress) -> str:
@@ -87,33 +97,14 @@ def run_import(catalog: Catalog, job: JobInfo, progress: Progress) -> str:
     if user_id is None:
         raise UploadError("an import belongs to a user")
     progress({"phase": "reading"})
-    records = _read(job, jobs)
+    path = jobs.upload_path(job)
+    records = read_publication_list(path, upload_limits(),
+                                    name=str(job.payload.get("name") or path.name),
+                                    author=job.payload.get("author") or None)
     progress({"phase": "storing", "papers": len(records)})
-    report = catalog.ingest_records(records, origin=f"user:{user_id}")
-    total = catalog.pending_for_update()
-    done = [0]
-
-    def indexed(n: int) -> None:
-        done[0] += n
-        progress({"phase": "indexing", "done": done[0], "total": total})
-
-    progress({"phase": "indexing", "done": 0, "total": total})
-    catalog.update_index(progress=indexed, batch_size=INDEX_BATCH)
-    progress({"phase": "cards"})
-    catalog.update_cards(workers=1)
-    ids = list(dict.fromkeys(i for i in catalog.store.lookup(records) if i is not None))
-    personal = Personal(catalog.store)
-    name = str(job.payload.get("name") or "the upload")
-    known = report.linked + report.merged
-    summary = (f"read {len(records)} papers from {name}: {report.ingested} new to the store, "
-               f"{known} already in it")
-    if job.payload.get("target") == "library":
-        tags = [str(t) for t in job.payload.get("tags", [])]
-        saved = {x.paper_id: x.tags for x in personal.library(user_id)}
-        for paper_id in ids:
-            personal.save(user_id, paper_id, [*saved.get(paper_id, ()), *tags])
-        progress({"phase": "done", "papers": len(ids)})
-        return f"{summary}; {len(ids)} saved to your library"
-    added = personal.add_own(user_id, ids)
-    progress({"phase": "done", "papers": len(ids)})
-    return f"{summary}; {added} added to your profile"
+    outcome = import_papers(
+        catalog, user_id, records, target=str(job.payload.get("target") or "profile"),
+        tags=[str(t) for t in job.payload.get("tags", [])],
+        name=str(job.payload.get("name") or "the upload"), progress=JobProgress(progress))
+    progress({"phase": "done", "papers": len(outcome.paper_ids)})
+    return outcome.message()

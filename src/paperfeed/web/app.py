@@ -172,8 +172,7 @@ def create_app(catalog: Catalog, *, warm_up: bool = True, settings: Settings | N
     templates.env.globals["version"] = __version__
     templates.env.filters["http_url"] = http_url
 
-    @asynccontextmanager
-    async def lifespan(application: FastAPI) -> AsyncIterator[None]:
+    def warm(application: FastAPI) -> None:
         if warm_up and catalog.store.count():
             # Load the model and the vector index before the first visitor, not during.
             try:
@@ -183,6 +182,11 @@ def create_app(catalog: Catalog, *, warm_up: bool = True, settings: Settings | N
                 application.state.feed.warm()
             except Exception:
                 log.exception("warm-up failed")
+
+    @asynccontextmanager
+    async def lifespan(application: FastAPI) -> AsyncIterator[None]:
+        # Blocking work (model, index, store) runs in a thread, never on the event loop.
+        await anyio.to_thread.run_sync(warm, application)
         # The model, index and caches loaded so far live as long as the server: take
         # them out of the garbage collector's full passes, which otherwise scan them
         # all every few thousand allocations and show up as latency spikes
@@ -195,7 +199,7 @@ def create_app(catalog: Catalog, *, warm_up: bool = True, settings: Settings | N
         anyio.to_thread.current_default_thread_limiter().total_tokens = 4
         if not catalog.store.read_only:
             # Every window is an hour at most: older counters only take room.
-            RateLimits(catalog.store).prune(timedelta(days=1))
+            await anyio.to_thread.run_sync(RateLimits(catalog.store).prune, timedelta(days=1))
             if run_jobs:  # a read-only store takes no uploads
                 runner.start()
         # Sign-up and reset mail goes out from the mail queue's own thread, never on a

@@ -9,22 +9,21 @@ authors and keywords.
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from paperfeed.accounts import Account
+from paperfeed.application import onboarding as profile
+from paperfeed.application.library import Library
 from paperfeed.rank.feed import Feed
-from paperfeed.store.personal import Personal
 from paperfeed.web.forms import check_csrf, require_user
 from paperfeed.web.imports import import_context
 from paperfeed.web.pages import render
 from paperfeed.web.views import Views
 
 router = APIRouter(include_in_schema=False)
-ARXIV_ID = re.compile(r"(\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})(v\d+)?", re.I)
 
 
 def _views(request: Request) -> Views:
@@ -32,8 +31,8 @@ def _views(request: Request) -> Views:
     return views
 
 
-def _personal(request: Request) -> Personal:
-    return Personal(_views(request).catalog.store)
+def _library(request: Request) -> Library:
+    return Library(_views(request).catalog.store)
 
 
 def _user(request: Request, csrf: str | None = None, *, check: bool = False) -> Account:
@@ -43,9 +42,9 @@ def _user(request: Request, csrf: str | None = None, *, check: bool = False) -> 
 
 
 def _onboarding(request: Request, user: Account, status: int = 200, **extra: Any) -> Response:
-    views, personal = _views(request), _personal(request)
-    own = views.papers(personal.own(user.id), request.state.voter)
-    context = {"nav": "feed", "own": own, "follows": personal.follows(user.id),
+    views = _views(request)
+    own = views.papers(profile.own_papers(views.catalog.store, user.id), request.state.voter)
+    context = {"nav": "feed", "own": own, "follows": _library(request).follows(user.id),
                "author_query": "", "candidates": [], "message": None, "error": None,
                "categories": views.categories()[:80], **import_context(request, user),
                **extra}
@@ -74,7 +73,7 @@ def add_papers(request: Request, csrf_token: Annotated[str, Form()] = "",
     user = _user(request, csrf_token, check=True)
     # Ticked boxes carry store ids; anything else (a forged 0, -1 or 1e23) is no paper.
     ids = [int(p) for p in paper or [] if p.isascii() and p.isdigit() and len(p) < 19]
-    added = _personal(request).add_own(user.id, ids)
+    added = profile.add_papers(_views(request).catalog.store, user.id, ids)
     return _onboarding(request, user, message=f"{added} papers added to your profile")
 
 
@@ -82,21 +81,8 @@ def add_papers(request: Request, csrf_token: Annotated[str, Form()] = "",
 def add_arxiv(request: Request, csrf_token: Annotated[str, Form()] = "",
               ids: Annotated[str, Form(max_length=20_000)] = "") -> Response:
     user = _user(request, csrf_token, check=True)
-    views = _views(request)
-    found: list[int] = []
-    missing: list[str] = []
-    for match in ARXIV_ID.finditer(ids):
-        paper = views.catalog.store.find(match.group(1))
-        if paper is None:
-            missing.append(match.group(1))
-        else:
-            found.append(paper.id)
-    added = _personal(request).add_own(user.id, found)
-    message = f"{added} papers added to your profile"
-    if missing:
-        message += (f"; not in this store: {', '.join(map(str, missing[:20]))} "
-                    "(harvest or ingest them first, or paste their abstracts)")
-    return _onboarding(request, user, message=message)
+    added = profile.add_arxiv_ids(_views(request).catalog.store, user.id, ids)
+    return _onboarding(request, user, message=added.message())
 
 
 @router.post("/onboarding/follow")
@@ -105,7 +91,7 @@ def follow(request: Request, csrf_token: Annotated[str, Form()] = "",
            ) -> Response:
     user = _user(request, csrf_token, check=True)
     try:
-        _personal(request).follow(user.id, kind, value)
+        _library(request).follow(user.id, kind, value)
     except ValueError as exc:
         return _onboarding(request, user, 422, error=str(exc))
     return RedirectResponse("/onboarding", status_code=303)
@@ -115,7 +101,7 @@ def follow(request: Request, csrf_token: Annotated[str, Form()] = "",
 def unfollow(request: Request, follow_id: int, csrf_token: Annotated[str, Form()] = ""
              ) -> Response:
     user = _user(request, csrf_token, check=True)
-    _personal(request).unfollow(user.id, follow_id)
+    _library(request).unfollow(user.id, follow_id)
     return RedirectResponse("/onboarding", status_code=303)
 
 
@@ -123,7 +109,7 @@ def unfollow(request: Request, follow_id: int, csrf_token: Annotated[str, Form()
 def remove_own(request: Request, paper_id: int, csrf_token: Annotated[str, Form()] = ""
                ) -> Response:
     user = _user(request, csrf_token, check=True)
-    _personal(request).remove_own(user.id, paper_id)
+    profile.remove_paper(_views(request).catalog.store, user.id, paper_id)
     return RedirectResponse("/onboarding", status_code=303)
 
 
@@ -136,7 +122,7 @@ def feed(request: Request) -> Response:
     picks = engine.picks(user.id, None, 20, False)
     briefs = {b.id: b for b in _views(request).papers([p.paper_id for p in picks],
                                                       request.state.voter)}
-    states = _personal(request).states(user.id, list(briefs))
+    states = _library(request).states(user.id, list(briefs))
     items = [{"paper": briefs[p.paper_id], "reason": p.reason, "score": p.score,
               "rating": states.get(p.paper_id, (0, False))[0]}
              for p in picks if p.paper_id in briefs]

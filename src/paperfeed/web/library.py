@@ -14,8 +14,9 @@ from fastapi import APIRouter, Form, Header, HTTPException, Path, Query, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 
 from paperfeed.accounts import Account
+from paperfeed.application.library import Library, LibraryError, Mine
 from paperfeed.sources.bibtex import write_bibtex
-from paperfeed.store.personal import Personal, clean_tags
+from paperfeed.store.personal import clean_tags
 from paperfeed.web import schemas as s
 from paperfeed.web.app import SafeJSONResponse
 from paperfeed.web.forms import check_csrf, local_path, require_user
@@ -35,8 +36,8 @@ AUTH: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _personal(request: Request) -> Personal:
-    return Personal(_views(request).catalog.store)
+def _library_of(request: Request) -> Library:
+    return Library(_views(request).catalog.store)
 
 
 def _views(request: Request) -> Views:
@@ -52,11 +53,9 @@ def _user(request: Request, csrf: str | None) -> Account:
     return user
 
 
-def _mine(request: Request, user: Account, paper_id: int) -> s.MineOut:
-    personal = _personal(request)
-    rating, saved = personal.states(user.id, [paper_id]).get(paper_id, (0, False))
-    tags = next((x.tags for x in personal.library(user.id) if x.paper_id == paper_id), ())
-    return s.MineOut(paper_id=paper_id, rating=rating, saved=saved, tags=list(tags))
+def _mine(mine: Mine) -> s.MineOut:
+    return s.MineOut(paper_id=mine.paper_id, rating=mine.rating, saved=mine.saved,
+                     tags=list(mine.tags))
 
 
 CsrfHeader = Annotated[str | None, Header(alias=CSRF_HEADER)]
@@ -67,8 +66,7 @@ def rate(request: Request, ref: Ref, body: s.RatingIn, token: CsrfHeader = None)
     """Thumbs up (1) or down (-1) on a paper, or 0 to clear; the feed learns from it."""
     user = _user(request, token)
     paper = _views(request).find(ref)
-    _personal(request).rate(user.id, paper.id, body.value)
-    return _mine(request, user, paper.id)
+    return _mine(_library_of(request).rate(user.id, paper.id, body.value))
 
 
 @api.post("/library/{ref:path}", response_model=s.MineOut, responses=AUTH)
@@ -76,20 +74,18 @@ def save(request: Request, ref: Ref, body: s.LibraryIn, token: CsrfHeader = None
     """Save a paper to the library with tags (replaces the tags if already saved)."""
     user = _user(request, token)
     paper = _views(request).find(ref)
-    _personal(request).save(user.id, paper.id, body.tags)
-    return _mine(request, user, paper.id)
+    return _mine(_library_of(request).save(user.id, paper.id, body.tags))
 
 
 @api.delete("/library/{ref:path}", response_model=s.MineOut, responses=AUTH)
 def unsave(request: Request, ref: Ref, token: CsrfHeader = None) -> s.MineOut:
     user = _user(request, token)
     paper = _views(request).find(ref)
-    _personal(request).unsave(user.id, paper.id)
-    return _mine(request, user, paper.id)
+    return _mine(_library_of(request).unsave(user.id, paper.id))
 
 
 def _library(request: Request, user: Account, tag: str | None) -> list[s.LibraryItem]:
-    saved = _personal(request).library(user.id, tag=tag)
+    saved = _library_of(request).saved(user.id, tag)
     briefs = {b.id: b for b in _views(request).papers([x.paper_id for x in saved],
                                                       request.state.voter)}
     return [s.LibraryItem(paper=briefs[x.paper_id], tags=list(x.tags), saved_at=x.saved_at)
@@ -108,7 +104,7 @@ def library_bibtex(request: Request, tag: Annotated[str | None, Query(max_length
                    ) -> Response:
     """The library (or one tag of it) as a BibTeX file."""
     user = require_user(request, "to see your library", api=True)
-    saved = _personal(request).library(user.id, tag=tag)
+    saved = _library_of(request).saved(user.id, tag)
     papers = _views(request).catalog.store.get_many([x.paper_id for x in saved])
     name = f"paperfeed-{clean_tags([tag])[0] if tag and clean_tags([tag]) else 'library'}"
     return PlainTextResponse(write_bibtex([p.record for p in papers]),
@@ -140,7 +136,7 @@ def library_page(request: Request, tag: Annotated[str, Query(max_length=40)] = "
         return RedirectResponse("/login?next=/library", status_code=303)
     user: Account = request.state.user
     items = _library(request, user, tag or None)
-    all_tags = sorted({t for x in _personal(request).library(user.id) for t in x.tags})
+    all_tags = _library_of(request).tags(user.id)
     return render(request, "library.html", {
         "items": items, "tag": tag, "tags": all_tags, "nav": "library",
         **import_context(request, user)})
@@ -153,15 +149,10 @@ def mine_form(request: Request, ref: str, csrf_token: Annotated[str, Form()] = "
     """The paper page's rate / save / unsave buttons, without JavaScript."""
     user = _user(request, csrf_token)
     paper = _views(request).find(ref)
-    personal = _personal(request)
-    if do in ("up", "down", "clear"):
-        personal.rate(user.id, paper.id, {"up": 1, "down": -1, "clear": 0}[do])
-    elif do == "save":
-        personal.save(user.id, paper.id, tags.split(","))
-    elif do == "unsave":
-        personal.unsave(user.id, paper.id)
-    else:
-        raise HTTPException(422, "unknown action: use up, down, clear, save or unsave")
+    try:
+        _library_of(request).act(user.id, paper.id, do, tags.split(","))
+    except LibraryError as exc:
+        raise HTTPException(422, str(exc)) from None
     target = local_path(next, paper_url(ref))
     return RedirectResponse(target, status_code=303)
 

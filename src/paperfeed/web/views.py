@@ -14,7 +14,7 @@ from paperfeed.cards.model import Card
 from paperfeed.catalog import Catalog, PaperNotFoundError
 from paperfeed.clock import utc_now
 from paperfeed.index import SearchFilters
-from paperfeed.latex import clean_latex
+from paperfeed.presentation import clean_segment, present
 from paperfeed.rank import HALF_LIFE, WINDOWS, one_per_client, trending_scores
 from paperfeed.store import StoredPaper
 from paperfeed.store.browse import Browse
@@ -34,7 +34,7 @@ class FacetNotFoundError(PaperNotFoundError):
 
 
 def paper_ref(paper: StoredPaper) -> str:
-    return paper.record.arxiv_id or str(paper.id)
+    return present(paper).ref
 
 
 def author_ref(name: str, key: str | None = None) -> s.AuthorRef:
@@ -79,11 +79,8 @@ def card_out(card: Card) -> s.CardOut:
 
 def _segment(text: str, highlighted: bool) -> s.Segment:
     """A highlight run with its LaTeX cleaned but its edge spaces kept (they join the runs)."""
-    lead = " " if text[:1].isspace() else ""
-    trail = " " if text[-1:].isspace() and text.strip() else ""
     # model_construct: our own strings, and 150 validations a search cost 1.5 ms.
-    return s.Segment.model_construct(text=f"{lead}{clean_latex(text)}{trail}",
-                                     highlighted=highlighted)
+    return s.Segment.model_construct(text=clean_segment(text), highlighted=highlighted)
 
 
 def harvest_health(key: str, state: dict[str, Any], updated: datetime, now: datetime
@@ -144,15 +141,13 @@ class Views:
 
     def _brief_fields(self, paper: StoredPaper, listed: date | None, votes: int, voted: bool,
                       card: Card | None = None) -> dict[str, object]:
-        r = paper.record
-        ref = paper_ref(paper)
+        r, view = paper.record, present(paper)
         return {
             "card": card_out(card) if card is not None else None,
-            "id": paper.id, "ref": ref, "url": f"/papers/{quote(ref, safe='/')}",
-            "title": clean_latex(r.title),
-            "authors": [author_ref(a.name) for a in r.authors],
-            "abstract": clean_latex(r.abstract), "categories": list(r.categories),
-            "listed": listed if listed is not None else (r.first_listed or r.submitted),
+            "id": paper.id, "ref": view.ref, "url": view.path, "title": view.title,
+            "authors": [author_ref(name) for name in view.authors],
+            "abstract": view.abstract, "categories": list(r.categories),
+            "listed": listed if listed is not None else view.listed,
             "arxiv_id": r.arxiv_id, "abs_url": r.abs_url, "pdf_url": r.pdf_url,
             "code_urls": list(r.code_urls), "votes": votes, "voted": voted,
         }
@@ -186,7 +181,7 @@ class Views:
             "unverified": origins.get("title", {}).get("origin") == "upload",
             **self._brief_fields(paper, None, votes, voted, self.catalog.card(paper)),
             "arxiv_version": r.arxiv_version, "doi": r.doi, "submitted": r.submitted,
-            "updated": r.updated, "comment": clean_latex(r.comment) if r.comment else None,
+            "updated": r.updated, "comment": present(paper).comment,
             "journal_ref": r.journal_ref, "sources": sources,
         })
 
