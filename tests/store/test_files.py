@@ -10,7 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from paperfeed.store.files import DEFAULT_MODE, atomic_replace, atomic_write, temp_path
+from paperfeed.store.files import (
+    DEFAULT_MODE,
+    append_durably,
+    atomic_replace,
+    atomic_write,
+    read_json,
+    temp_path,
+)
 
 
 def _mode(path: Path) -> int:
@@ -104,3 +111,21 @@ def test_processes_racing_to_make_one_file_all_read_the_same(tmp_path: Path) -> 
     outputs = {p.communicate()[0].strip() for p in procs}
     assert outputs == {path.read_text()}
     assert [p.name for p in tmp_path.iterdir()] == ["secret_key"]
+
+
+def test_append_durably_cuts_a_torn_tail_before_adding(tmp_path: Path) -> None:
+    path = tmp_path / "rows.bin"
+    append_durably(path, b"AAAA", keep=0)
+    with path.open("ab") as handle:  # a crash midway through the next append
+        handle.write(b"BB")
+    append_durably(path, b"CCCC", keep=4)
+    assert path.read_bytes() == b"AAAACCCC"
+
+
+def test_read_json_reads_what_atomic_write_wrote_and_names_bad_json(tmp_path: Path) -> None:
+    path = tmp_path / "manifest.json"
+    atomic_write(path, '{"format": 3, "ids": [1, 2]}')
+    assert read_json(path) == {"format": 3, "ids": [1, 2]}
+    path.write_text("{not json", encoding="utf-8")
+    with pytest.raises(ValueError):
+        read_json(path)

@@ -32,7 +32,7 @@ from paperfeed.cards.corpora import (
 )
 from paperfeed.errors import PaperfeedError
 from paperfeed.sources import read_records
-from paperfeed.store.files import atomic_write, temp_path
+from paperfeed.store.files import atomic_write, read_json, temp_path
 
 __all__ = [
     "MODEL_VERSION",
@@ -345,7 +345,7 @@ class CrfTagger:
             raise TaggerModelError(f"{path}: tagger model not found (needs {path.name} and "
                                    f"{meta.name}); train one with cards.tagger.train_default")
         try:
-            info = json.loads(meta.read_text(encoding="utf-8"))
+            info = read_json(meta)
         except (OSError, ValueError) as exc:
             raise TaggerModelError(f"{meta}: unreadable tagger sidecar: {exc}") from exc
         if info.get("version") != MODEL_VERSION:

@@ -19,7 +19,7 @@ from filelock import FileLock
 
 from paperfeed.clock import utc_stamp
 from paperfeed.errors import ModelUnavailableError
-from paperfeed.store.files import atomic_write, temp_path
+from paperfeed.store.files import atomic_write, read_json, temp_path
 
 # The files whose bytes decide what the model computes: weights, architecture,
 # tokenizer and the sentence-transformers pooling/normalisation modules.
@@ -69,7 +69,7 @@ def _is_valid(path: Path, fingerprint: str) -> bool:
     if not (path.is_file() and manifest.is_file()):
         return False
     try:
-        recorded = json.loads(manifest.read_text(encoding="utf-8"))
+        recorded = read_json(manifest)
     except (OSError, ValueError):
         return False
     if not isinstance(recorded, dict) or recorded.get("fingerprint") != fingerprint:

@@ -36,7 +36,7 @@ from paperfeed.index.lexical import LexHit, LexicalIndex
 from paperfeed.index.query import ParsedQuery, parse_user_query
 from paperfeed.index.types import IndexDoc, SearchFilters, SearchHit
 from paperfeed.index.vectors import VectorStore
-from paperfeed.store.files import atomic_write
+from paperfeed.store.files import atomic_write, read_json
 
 __all__ = ["PaperIndex"]
 
@@ -116,7 +116,7 @@ class PaperIndex:
     def _read_manifest(self) -> dict[str, Any]:
         if self._manifest_path.exists():
             try:
-                manifest: dict[str, Any] = json.loads(self._manifest_path.read_text("utf-8"))
+                manifest: dict[str, Any] = read_json(self._manifest_path)
             except (OSError, ValueError) as exc:
                 raise PaperfeedError(f"{self._manifest_path}: unreadable manifest: {exc}") from exc
             if manifest.get("format") != FORMAT_VERSION:

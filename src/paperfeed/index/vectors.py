@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from paperfeed.store.files import temp_path
+from paperfeed.store.files import append_durably, temp_path
 
 if TYPE_CHECKING:
     from usearch.index import Index as UsearchIndex
@@ -55,16 +54,6 @@ def _usearch_index(**options: Any) -> UsearchIndex:
     from usearch.index import Index
 
     return Index(**options)
-
-
-def _fsync_append(path: Path, data: bytes, keep: int) -> None:
-    """Cut the file to `keep` bytes, append `data`, and make it durable."""
-    with path.open("ab") as handle:
-        handle.truncate(keep)
-        handle.seek(keep)
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
 
 
 class VectorStore:
@@ -164,14 +153,14 @@ class VectorStore:
         start = self.n_rows
         row_bytes = self.dimension * np.dtype(STORAGE_DTYPE).itemsize
         data = vectors.astype(STORAGE_DTYPE).tobytes()
-        _fsync_append(self._vectors_path, data, start * row_bytes)
+        append_durably(self._vectors_path, data, keep=start * row_bytes)
         pairs = np.array([[k, gen] for k in keys], dtype=np.int64).reshape(len(keys), 2)
-        _fsync_append(self._rows_path, pairs.tobytes(), start * 16)
+        append_durably(self._rows_path, pairs.tobytes(), keep=start * 16)
         return list(range(start, start + len(keys)))
 
     def append_tombstones(self, keys: Sequence[int], gen: int) -> None:
         pairs = np.array([[k, gen] for k in keys], dtype=np.int64).reshape(len(keys), 2)
-        _fsync_append(self._tombs_path, pairs.tobytes(), self.n_tombstones * 16)
+        append_durably(self._tombs_path, pairs.tobytes(), keep=self.n_tombstones * 16)
 
     def commit(self, n_rows: int, n_tombstones: int) -> None:
         """Adopt the state the manifest now names, and bring a loaded ANN up to date."""

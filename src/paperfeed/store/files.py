@@ -8,18 +8,26 @@ mixture; a failure leaves the old file and no temporary file behind.
 
 `atomic_write` takes the bytes; where a library writes the file itself (usearch's
 `save`, crfsuite's `train`), `temp_path` gives it a temporary name to write and
-`atomic_replace` puts the result in place. Imports nothing of paperfeed.
+`atomic_replace` puts the result in place. An append-only file (the index's row map)
+grows by `append_durably`, and a small JSON file (a manifest, a sidecar) is read by
+`read_json`. Formats that a library reads itself (tantivy's folder, usearch's graph,
+numpy's arrays, the ONNX model) are opened by that library at a path the store gives
+(`Store.subdir`). Imports nothing of paperfeed.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-__all__ = ["DEFAULT_MODE", "atomic_replace", "atomic_write", "temp_path"]
+__all__ = [
+    "DEFAULT_MODE", "append_durably", "atomic_replace", "atomic_write", "read_json", "temp_path",
+]
 
 # What the other files of the data folder get: readable by other users (a server
 # running as another account), writable by the owner. The secret key asks for 0o600.
@@ -92,3 +100,19 @@ def atomic_write(path: Path | str, data: bytes | str, *, mode: int | None = None
         return True
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def append_durably(path: Path | str, data: bytes, *, keep: int) -> None:
+    """Cut `path` to its first `keep` bytes (a torn earlier append), add `data`, and flush
+    it to disk before returning: the file only ever grows by whole, durable records."""
+    with Path(path).open("ab") as handle:
+        handle.truncate(keep)
+        handle.seek(keep)
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def read_json(path: Path | str) -> Any:
+    """The JSON value in `path` (UTF-8); OSError or ValueError as `json` raises them."""
+    return json.loads(Path(path).read_text(encoding="utf-8"))
