@@ -415,7 +415,7 @@ def newest_papers(store: Store) -> PickSource:
             if exclude_seen:
                 query = query.where(m.Paper.id.not_in(select(m.SeenPaper.paper_id).where(
                     m.SeenPaper.user_id == user_id)))
-            rows = s.execute(query.order_by(m.LISTED.desc(), m.Paper.id.desc())
+            rows = s.execute(query.order_by(m.LISTED.desc().nulls_last(), m.Paper.id.desc())
                              .limit(max(k, 0))).all()
         out = []
         for rank, (paper_id, primary, categories) in enumerate(rows):

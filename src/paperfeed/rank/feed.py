@@ -205,12 +205,12 @@ class Feed:
         with self._session() as s:
             start = since
             if start is None:
-                latest = s.scalar(select(LISTED).order_by(LISTED.desc()).limit(1))
+                latest = s.scalar(select(LISTED).order_by(LISTED.desc().nulls_last()).limit(1))
                 if latest is None:
                     return []
                 start = latest - DEFAULT_WINDOW
             ids = list(s.scalars(select(m.Paper.id).where(LISTED >= start)  # noqa: SIM300
-                                 .order_by(LISTED.desc(), m.Paper.id.desc())
+                                 .order_by(LISTED.desc().nulls_last(), m.Paper.id.desc())
                                  .limit(MAX_CANDIDATES)))
         for keyword in follows.keywords:
             # Keyword follows reach beyond the newest listings only through search.

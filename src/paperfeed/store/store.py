@@ -45,7 +45,8 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -95,6 +96,21 @@ def _sqlite_url(db: Path, *, read_only: bool, immutable: bool = False) -> URL | 
         query["immutable"] = "1"
     # A URI filename: '?', '#' and '%' in the path must be percent-encoded.
     return URL.create("sqlite", database=f"file:{quote(str(db.resolve()))}", query=query)
+
+
+def database_url(url: str | None = None) -> str | None:
+    """The SQLAlchemy URL of the database: `url`, else `PAPERFEED_DATABASE_URL`, else None
+    (SQLite in the data folder). A plain `postgresql://` URL gets the psycopg 3 driver."""
+    url = url or os.environ.get("PAPERFEED_DATABASE_URL") or None
+    if url is None:
+        return None
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise StoreError(f"not a database URL (PAPERFEED_DATABASE_URL?): {exc}") from exc
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
 
 
 def default_data_dir() -> Path:
@@ -201,9 +217,12 @@ class Store:
 
     def __init__(self, data_dir: Path | str | None = None, *, url: str | None = None,
                  read_only: bool | None = None) -> None:
-        """Open (or create) the store. `read_only` None means: read-only exactly when the
-        data folder exists and this process cannot write it (see `folder_is_writable`)."""
+        """Open (or create) the store. `url` None means `PAPERFEED_DATABASE_URL`, else
+        SQLite in the data folder (`database_url`). `read_only` None means: read-only
+        exactly when the database is that SQLite file, the data folder exists and this
+        process cannot write it (see `folder_is_writable`)."""
         self.data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
+        url = database_url(url)
         if read_only is None:
             read_only = url is None and self.data_dir.is_dir() and not folder_is_writable(
                 self.data_dir)
@@ -218,7 +237,8 @@ class Store:
         elif url is None and not db.is_file():
             raise StoreError(f"no store in {self.data_dir}, and this process cannot create one "
                              "there (the folder is read-only for it)")
-        self.url = str(url or f"sqlite:///{db}")
+        # For messages: a password in the URL is never shown.
+        self.url = make_url(url).render_as_string() if url else f"sqlite:///{db}"
         try:
             self.engine: Engine = self._engine(url, db)
             self._migrate()
