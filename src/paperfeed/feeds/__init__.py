@@ -114,7 +114,8 @@ def _newest_ids(session: Session, *, category: str | None, since: date | None, k
         pc = m.PaperCategory
         query = query.where(select(pc.paper_id).where(
             pc.paper_id == m.Paper.id, pc.category == category).exists())
-    return list(session.scalars(query.order_by(m.LISTED.desc().nulls_last(), m.Paper.id.desc()).limit(k)))
+    return list(session.scalars(
+        query.order_by(m.LISTED.desc().nulls_last(), m.Paper.id.desc()).limit(k)))
 
 
 def newest_picks(store: Store) -> PickSource:

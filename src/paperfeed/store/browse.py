@@ -82,7 +82,8 @@ class Browse:
         where = self._in_category(select(m.Paper.id).where(LISTED.between(start, end)),
                                   category)
         query = (where.outerjoin(votes, votes.c.paper_id == m.Paper.id)
-                 .order_by(func.coalesce(votes.c.n, 0).desc(), LISTED.desc().nulls_last(), m.Paper.id)
+                 .order_by(func.coalesce(votes.c.n, 0).desc(), LISTED.desc().nulls_last(),
+                           m.Paper.id)
                  .offset(offset).limit(limit))
         count = self._in_category(
             select(func.count()).select_from(m.Paper).where(LISTED.between(start, end)),
