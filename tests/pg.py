@@ -27,6 +27,7 @@ import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -106,6 +107,21 @@ class PgServer:
             # FILE_COPY: copying template0's few files beats WAL-logging them, fsync being off.
             conn.execute(f'CREATE DATABASE "{name}" TEMPLATE template0 STRATEGY FILE_COPY')
         return self.url(name)
+
+
+def read_rows(data_dir: Path, sql: str) -> list[tuple[Any, ...]]:
+    """The rows of `sql` read straight from the database a store in `data_dir` uses now
+    (PAPERFEED_DATABASE_URL, else the SQLite file), on a connection of its own."""
+    from sqlalchemy import create_engine, text
+
+    from paperfeed.store.store import DB_FILE, database_url
+
+    engine = create_engine(database_url() or f"sqlite:///{data_dir / DB_FILE}")
+    try:
+        with engine.connect() as conn:
+            return [tuple(row) for row in conn.execute(text(sql))]
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -54,6 +54,7 @@ from paperfeed.errors import StoreError
 from paperfeed.records import Author, PaperRecord, normalize_doi, split_arxiv_id
 from paperfeed.records import Provenance as RecordProvenance
 from paperfeed.store import models as m
+from paperfeed.store import postgres
 from paperfeed.store.merge import (
     FIELDS,
     PaperValues,
@@ -251,6 +252,7 @@ class Store:
             engine = create_engine(url or _sqlite_url(db, read_only=False))
             if engine.dialect.name == "sqlite":
                 event.listen(engine, "connect", _sqlite_pragmas)
+            postgres.configure(engine)
             return engine
         engine = self._read_only_engine(db, immutable=False)
         try:
@@ -405,6 +407,15 @@ class Store:
             value = session.get(m.StoreMeta, "revision")
             return int(value.value) if value else 0
 
+    def _lock_revision(self, session: Session) -> None:
+        """Take the store's write turn, first thing in an ingest transaction: the row lock on
+        the revision counter on PostgreSQL (the row made first if missing), SQLite's write
+        lock there (any insert takes it). Batches of concurrent writers then run one after
+        the other, and each matches its records against everything committed before it."""
+        session.execute(self._insert_ignore(m.StoreMeta).values(key="revision", value="0"))
+        session.execute(select(m.StoreMeta.value).where(m.StoreMeta.key == "revision")
+                        .with_for_update())
+
     def _next_revision(self, session: Session) -> int:
         row = session.get(m.StoreMeta, "revision")
         if row is None:
@@ -467,9 +478,13 @@ class Store:
         return report
 
     def _write_batch(self, records: Sequence[PaperRecord], origin: str) -> IngestReport:
-        try:
+        def attempt() -> IngestReport:
             with Session(self.engine) as session, session.begin():
+                self._lock_revision(session)
                 return self._merge_batch(session, records, origin)
+
+        try:
+            return postgres.retrying(attempt)
         except SQLAlchemyError as exc:
             raise StoreError(f"could not write a batch of {len(records)} papers: {exc}") from exc
 
@@ -656,13 +671,18 @@ class Store:
         if sid_rows:
             session.execute(self._insert_ignore(m.SourceId), sid_rows)
 
-    def _insert_ignore(self, model: type[m.Base]) -> Any:
+    def upsert(self, model: type[m.Base]) -> Any:
+        """An INSERT of this database's dialect, which has `on_conflict_do_nothing` and
+        `on_conflict_do_update` (SQLite and PostgreSQL spell them alike)."""
         dialect = self.engine.dialect.name
         if dialect == "sqlite":
-            return sqlite.insert(model).on_conflict_do_nothing()
+            return sqlite.insert(model)
         if dialect == "postgresql":
-            return postgresql.insert(model).on_conflict_do_nothing()
+            return postgresql.insert(model)
         raise StoreError(f"unsupported database dialect {dialect}")
+
+    def _insert_ignore(self, model: type[m.Base]) -> Any:
+        return self.upsert(model).on_conflict_do_nothing()
 
     # --- reads ------------------------------------------------------------------
 
