@@ -9,9 +9,11 @@ makes it) on a folder chowned to it.
 Fixtures (loaded as a plugin by tests/conftest.py):
   `pg_server`  the session's server, started on first use and stopped at the end;
   `pg_url`     a fresh, empty database on it for one test;
-  `database`   "sqlite" or "postgresql": sets PAPERFEED_DATABASE_URL for the test, so every
-               Store it opens uses that database. A suite's conftest makes it autouse to
-               run the whole suite on both;
+  `db_kind`    "sqlite" or "postgresql", session-scoped: a suite's session fixtures depend
+               on it to build their corpus once per database (`new_database`);
+  `database`   sets PAPERFEED_DATABASE_URL to a fresh database of the test's kind, so every
+               Store it opens uses it. A suite's conftest makes it autouse to run the whole
+               suite on both;
   `fresh_database`  a new empty database per call, for tests that make many stores.
 Tests marked `sqlite_only` get no PostgreSQL run (deselected, never skipped).
 """
@@ -97,15 +99,18 @@ class PgServer:
         """A `postgresql://` URL, as a user would write it (the store picks psycopg)."""
         return f"postgresql://{PG_USER}@/{database}?host={self.socket_dir}"
 
-    def create_database(self, name: str | None = None) -> str:
-        """A new empty database; its URL."""
+    def create_database(self, template: str | None = None) -> str:
+        """A new database, empty or a copy of the database `template` names (which nobody
+        may be connected to); its URL."""
         import psycopg
+        from sqlalchemy.engine import make_url
 
-        name = name or f"t{os.getpid()}_{next(_names)}"
+        name = f"t{os.getpid()}_{next(_names)}"
+        source = make_url(template).database if template else "template0"
         with psycopg.connect(host=str(self.socket_dir), user=PG_USER, dbname="postgres",
                              autocommit=True) as conn:
-            # FILE_COPY: copying template0's few files beats WAL-logging them, fsync being off.
-            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE template0 STRATEGY FILE_COPY')
+            # FILE_COPY: copying the template's files beats WAL-logging them, fsync being off.
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source}" STRATEGY FILE_COPY')
         return self.url(name)
 
 
@@ -139,25 +144,46 @@ def pg_url(pg_server: PgServer) -> str:
     return pg_server.create_database()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Which database the test's stores use; for PostgreSQL, a fresh one for this test."""
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def db_kind(request: pytest.FixtureRequest) -> str:
+    """The database a test runs on. Session-scoped, so that a suite's session fixtures (a
+    corpus built once) are built once per database, and the tests grouped by it."""
     if request.param == "postgresql":
-        server: PgServer = request.getfixturevalue("pg_server")
-        monkeypatch.setenv("PAPERFEED_DATABASE_URL", server.create_database())
-    else:
-        monkeypatch.delenv("PAPERFEED_DATABASE_URL", raising=False)
+        request.getfixturevalue("pg_server")  # skips, saying why, when not installed
     return str(request.param)
 
 
+def new_database(db_kind: str, request: pytest.FixtureRequest,
+                 template: str | None = None) -> str | None:
+    """A new database of `db_kind` (a copy of the database `template` names when given):
+    its URL, or None for SQLite, whose database is the file in the data folder."""
+    if db_kind == "sqlite":
+        return None
+    server: PgServer = request.getfixturevalue("pg_server")
+    return server.create_database(template=template)
+
+
+def use_database(monkeypatch: pytest.MonkeyPatch, url: str | None) -> None:
+    """Every Store the test opens without a URL uses `url` (None: SQLite in its folder)."""
+    if url is None:
+        monkeypatch.delenv("PAPERFEED_DATABASE_URL", raising=False)
+    else:
+        monkeypatch.setenv("PAPERFEED_DATABASE_URL", url)
+
+
 @pytest.fixture
-def fresh_database(database: str, request: pytest.FixtureRequest) -> Callable[[], str | None]:
+def database(db_kind: str, request: pytest.FixtureRequest,
+             monkeypatch: pytest.MonkeyPatch) -> str:
+    """Which database the test's stores use; for PostgreSQL, a fresh one for this test."""
+    use_database(monkeypatch, new_database(db_kind, request))
+    return db_kind
+
+
+@pytest.fixture
+def fresh_database(db_kind: str, request: pytest.FixtureRequest) -> Callable[[], str | None]:
     """For a test that makes many stores (hypothesis examples): each call gives the URL of
     a new empty database on the test's kind, None for SQLite (a new folder is new)."""
-    if database == "sqlite":
-        return lambda: None
-    server: PgServer = request.getfixturevalue("pg_server")
-    return server.create_database
+    return lambda: new_database(db_kind, request)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -165,7 +191,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     deselected, not skipped, since a skip fails CI."""
     dropped = [item for item in items if item.get_closest_marker("sqlite_only")
                and getattr(item, "callspec", None) is not None
-               and item.callspec.params.get("database") == "postgresql"]
+               and item.callspec.params.get("db_kind") == "postgresql"]
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = [item for item in items if item not in set(dropped)]

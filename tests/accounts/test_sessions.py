@@ -1,4 +1,5 @@
-"""Server-side sessions over a real store (SQLite and PostgreSQL): hashed tokens, expiry, last-seen, ends."""
+"""Server-side sessions over a real store (SQLite, PostgreSQL): hashed tokens, expiry,
+last-seen, ends."""
 
 from __future__ import annotations
 
