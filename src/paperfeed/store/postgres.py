@@ -6,16 +6,17 @@
   up the same way it was written.
 - Writers that may meet in a row lock can deadlock, and PostgreSQL then aborts one of
   them; `retrying` runs such a transaction again (SQLite serialises writers instead).
+- Rows copied with their ids leave the id sequences behind: `reset_sequences`.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Connection, Engine, Table, event, text
 from sqlalchemy.exc import OperationalError
 
 log = logging.getLogger(__name__)
@@ -65,3 +66,19 @@ def retrying(work: Callable[[], T], *, attempts: int = ATTEMPTS) -> T:
                      attempt, attempts)
             time.sleep(0.01 * 2 ** attempt)
     raise AssertionError("unreachable")
+
+
+def reset_sequences(conn: Connection, tables: Iterable[Table]) -> None:
+    """After rows were written with their ids, set each table's id sequence past the
+    largest id, so the next insert gets a new one (PostgreSQL only; SQLite takes max+1)."""
+    if conn.dialect.name != "postgresql":
+        return
+    for table in tables:
+        key = list(table.primary_key.columns)
+        if len(key) != 1 or table.autoincrement_column is None:
+            continue
+        column = key[0].name
+        conn.execute(text(
+            f"SELECT setval(pg_get_serial_sequence(:table, :column), "
+            f'coalesce(max("{column}"), 1), max("{column}") IS NOT NULL) FROM "{table.name}"'),
+            {"table": table.name, "column": column})
