@@ -56,6 +56,7 @@ from paperfeed.records import Provenance as RecordProvenance
 from paperfeed.store import models as m
 from paperfeed.store import postgres
 from paperfeed.store.merge import (
+    CATEGORY_MAX,
     FIELDS,
     PaperValues,
     changed_fields,
@@ -637,7 +638,8 @@ class Store:
         if author_rows:
             session.execute(insert(m.PaperAuthor), author_rows)
         cat_rows = [{"paper_id": e.paper_id, "category": c}
-                    for e in rewrite_cats for c in dict.fromkeys(e.values.categories)]
+                    for e in rewrite_cats
+                    for c in dict.fromkeys(c[:CATEGORY_MAX] for c in e.values.categories)]
         if cat_rows:
             session.execute(insert(m.PaperCategory), cat_rows)
         prov_rows = [
