@@ -632,7 +632,9 @@ class Store:
             session.execute(delete(m.PaperCategory).where(m.PaperCategory.paper_id.in_(stale)))
         author_rows = [
             {"paper_id": e.paper_id, "position": i, "name": name, "given": given,
-             "family": family, "name_key": name_key(name)}
+             # The key column is 255 wide; PostgreSQL refuses more (a whole author list
+             # given as one name does it in the real corpus).
+             "family": family, "name_key": name_key(name)[:255]}
             for e in rewrite_authors for i, (name, given, family) in enumerate(e.values.authors)
         ]
         if author_rows:
