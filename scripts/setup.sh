@@ -15,3 +15,10 @@ if ! command -v chromium >/dev/null && command -v apt-get >/dev/null && [ "$(id 
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
     >/dev/null || echo "warning: could not install chromium; browser tests will skip" >&2
 fi
+# The PostgreSQL tests start a throwaway server of their own (tests/pg.py) from Debian's
+# `postgresql` package; CI fails on a skip, so install it here the same way.
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v apt-get >/dev/null \
+    && [ "$(id -u)" = 0 ]; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql) \
+    >/dev/null || echo "warning: could not install postgresql; its tests will skip" >&2
+fi

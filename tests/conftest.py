@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+# The throwaway PostgreSQL server and the `database` fixture (SQLite and PostgreSQL runs).
+pytest_plugins = ["tests.pg"]
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 

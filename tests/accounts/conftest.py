@@ -1,4 +1,5 @@
-"""The accounts of a fresh store, shared by the accounts tests."""
+"""The accounts of a fresh store, shared by the accounts tests: each test runs on SQLite
+and on a real PostgreSQL server (tests/pg.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,11 @@ import pytest
 
 from paperfeed.accounts import Accounts
 from paperfeed.store import Store
+
+
+@pytest.fixture(autouse=True)
+def _on_each_database(database: str) -> str:
+    return database
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from paperfeed.accounts import (
     TooManyAttemptsError,
 )
 from paperfeed.accounts.service import MAX_FAILURES_PER_ACCOUNT, MAX_FAILURES_PER_ADDRESS
+from tests.pg import read_rows
 
 PASSWORD = "correct horse battery"
 
@@ -26,8 +26,7 @@ def test_sign_up_stores_an_argon2_hash_never_the_password(accounts: Accounts,
                                                           data_dir: Path) -> None:
     account = accounts.sign_up("Ada@Example.org ", PASSWORD, "Ada")
     assert account.email == "ada@example.org"
-    row = sqlite3.connect(data_dir / "paperfeed.sqlite").execute(
-        "select password_hash from users").fetchone()[0]
+    row = read_rows(data_dir, "select password_hash from users")[0][0]
     assert row.startswith("$argon2id$") and PASSWORD not in row
     assert accounts.log_in("ADA@example.org", PASSWORD).id == account.id
 
@@ -114,8 +113,7 @@ def test_api_tokens_work_until_revoked(accounts: Accounts, data_dir: Path) -> No
     other = accounts.sign_up("b@example.org", PASSWORD)
     token = accounts.create_token(account.id, "laptop")
     assert token.startswith("pf_") and len(token) > 40
-    stored = sqlite3.connect(data_dir / "paperfeed.sqlite").execute(
-        "select token_hash from api_tokens").fetchone()[0]
+    stored = read_rows(data_dir, "select token_hash from api_tokens")[0][0]
     assert token not in stored
     found = accounts.account_for_token(token)
     assert found is not None and found.id == account.id

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -15,17 +14,14 @@ from paperfeed.accounts.signups import (
     MAX_SIGNUPS_PER_EMAIL,
     SIGNUP_LIFETIME,
 )
+from tests.pg import read_rows
 
 PASSWORD = "correct horse battery"
 NOW = datetime(2026, 12, 3, 12, 0)
 
 
 def _count(data_dir: Path, table: str) -> int:
-    con = sqlite3.connect(data_dir / "paperfeed.sqlite")
-    try:
-        return int(con.execute(f"select count(*) from {table}").fetchone()[0])
-    finally:
-        con.close()
+    return int(read_rows(data_dir, f"select count(*) from {table}")[0][0])
 
 
 def _token(accounts: Accounts, email: str) -> str:
@@ -111,8 +107,7 @@ def test_a_signup_request_checks_the_form_and_stores_nothing(accounts: Accounts,
 def test_a_confirmed_signup_makes_the_account_once(accounts: Accounts, data_dir: Path) -> None:
     request = accounts.signups.request("ada@example.org", PASSWORD, "Ada", now=NOW)
     assert accounts.signups.record(request, now=NOW) is None
-    stored = sqlite3.connect(data_dir / "paperfeed.sqlite").execute(
-        "select token_hash, password_hash from pending_signups").fetchone()
+    stored = read_rows(data_dir, "select token_hash, password_hash from pending_signups")[0]
     assert request.token not in stored[0] and PASSWORD not in stored[1]
     assert accounts.signups.pending(request.token, now=NOW) == "ada@example.org"
     account = accounts.signups.confirm(request.token, now=NOW + timedelta(hours=1))

@@ -1,24 +1,21 @@
-"""Server-side sessions over a real SQLite store: hashed tokens, expiry, last-seen, ends."""
+"""Server-side sessions over a real store (SQLite, PostgreSQL): hashed tokens, expiry,
+last-seen, ends."""
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from paperfeed.accounts import Accounts
 from paperfeed.accounts.sessions import SESSION_LIFETIME
+from tests.pg import read_rows
 
 PASSWORD = "correct horse battery"
 NOW = datetime(2026, 12, 3, 12, 0)
 
 
 def _rows(data_dir: Path) -> list[tuple[int, str]]:
-    con = sqlite3.connect(data_dir / "paperfeed.sqlite")
-    try:
-        return con.execute("select user_id, token_hash from sessions order by id").fetchall()
-    finally:
-        con.close()
+    return read_rows(data_dir, "select user_id, token_hash from sessions order by id")
 
 
 def test_a_session_is_found_by_its_token_and_only_its_hash_is_stored(

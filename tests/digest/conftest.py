@@ -1,5 +1,7 @@
 """A real store of a few hundred arXiv papers, three accounts, and a loopback SMTP server.
 
+Each test runs on SQLite and on a real PostgreSQL server (tests/pg.py).
+
 Day one is the first 300 papers of the arXiv cs daily listings (all listed on
 2025-03-18) plus one hostile paper; day two is 120 papers listed on 2025-03-19,
 ingested by the tests that need a second day.
@@ -34,6 +36,7 @@ from paperfeed.rank.picks import Pick
 from paperfeed.store import Store
 from paperfeed.store import models as m
 from tests.conftest import shared_path
+from tests.pg import new_database, use_database
 
 DAY1 = date(2025, 3, 18)  # a Tuesday
 DAY2 = date(2025, 3, 19)
@@ -84,11 +87,20 @@ class Users:
     category: dict[int, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Template:
+    data: Path
+    url: str | None  # its PostgreSQL database; None: SQLite, in the folder
+
+
 @pytest.fixture(scope="session")
-def template(tmp_path_factory: pytest.TempPathFactory, corpus: Corpus) -> Path:
-    """A data directory with day one and the three accounts, copied for each test."""
+def template(tmp_path_factory: pytest.TempPathFactory, corpus: Corpus, db_kind: str,
+             request: pytest.FixtureRequest) -> Template:
+    """A data directory with day one and the three accounts, copied for each test; on
+    PostgreSQL with its database, which each test gets a copy of too."""
     data = tmp_path_factory.mktemp("digest-template") / "data"
-    with Catalog(data) as catalog:
+    url = new_database(db_kind, request)
+    with Catalog(data, url=url) as catalog:
         report = catalog.ingest_file(corpus.day1)
         assert report.error is None and report.report is not None
         assert report.report.ingested == 301
@@ -97,12 +109,15 @@ def template(tmp_path_factory: pytest.TempPathFactory, corpus: Corpus) -> Path:
         for address, name in (("alice@example.org", "Alice"), ("bob@example.org", "Bob"),
                               ("carol@example.org", "")):
             accounts.sign_up(address, "a long enough password", name)
-    return data
+    return Template(data, url)
 
 
 @pytest.fixture
-def catalog(tmp_path: Path, template: Path) -> Iterator[Catalog]:
-    shutil.copytree(template, tmp_path / "data")
+def catalog(tmp_path: Path, template: Template, db_kind: str, request: pytest.FixtureRequest,
+            monkeypatch: pytest.MonkeyPatch) -> Iterator[Catalog]:
+    shutil.copytree(template.data, tmp_path / "data")
+    # Every store the test opens (its CLI runs too) uses the copy of the template's database.
+    use_database(monkeypatch, template.url and new_database(db_kind, request, template.url))
     with Catalog(tmp_path / "data") as catalog:
         yield catalog
 
@@ -141,7 +156,8 @@ class CategorySource:
             query = query.where(m.Paper.id.not_in(
                 select(m.SeenPaper.paper_id).where(m.SeenPaper.user_id == user_id)))
         with Session(self.store.engine) as s:
-            ids = list(s.scalars(query.order_by(m.LISTED.desc(), m.Paper.id.desc()).limit(k)))
+            ids = list(s.scalars(query.order_by(m.LISTED.desc().nulls_last(), m.Paper.id.desc())
+                                 .limit(k)))
         picks = [Pick(pid, 1.0 / (i + 1), f"new in {category}") for i, pid in enumerate(ids)]
         self.calls.append((user_id, since, picks))
         return picks

@@ -3,7 +3,8 @@
 The first 100 papers of each of the first three listing days of the arXiv cs daily
 listings (2025-03-18, 19 and 20), and one hostile paper whose title is a script tag.
 A hashed bag-of-words embedder stands in for the sentence model, and the personal
-feed takes its picks from a small stand-in source, not the real ranker.
+feed takes its picks from a small stand-in source, not the real ranker. Every test runs
+on SQLite and on a real PostgreSQL server (tests/pg.py).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from paperfeed.web.feeds import router
 from paperfeed.web.server import BackgroundServer
 from tests.conftest import shared_path
 from tests.index.conftest import FakeEmbedder
+from tests.pg import new_database, use_database
 
 SCRIPT_TITLE = "<script>alert(1)</script>"
 HOSTILE = {
@@ -54,13 +56,26 @@ def corpus_records() -> list[dict[str, object]]:
 
 
 @pytest.fixture(scope="session")
-def feed_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def feed_db(db_kind: str, request: pytest.FixtureRequest) -> str | None:
+    """The database of the served corpus: None on SQLite (the file in `feed_data`)."""
+    return new_database(db_kind, request)
+
+
+@pytest.fixture(autouse=True)
+def _on_each_database(feed_db: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test runs on SQLite and on PostgreSQL: a store it opens on `feed_data` finds
+    the served corpus's database."""
+    use_database(monkeypatch, feed_db)
+
+
+@pytest.fixture(scope="session")
+def feed_data(tmp_path_factory: pytest.TempPathFactory, feed_db: str | None) -> Path:
     root = tmp_path_factory.mktemp("feeds")
     corpus = root / "daily.jsonl"
     with corpus.open("w") as out:
         out.writelines(json.dumps(r) + "\n" for r in corpus_records())
     data = root / "data"
-    with Catalog(data, embedder=FakeEmbedder()) as catalog:
+    with Catalog(data, embedder=FakeEmbedder(), url=feed_db) as catalog:
         report = catalog.ingest_file(corpus)
         assert report.error is None, report.error
         catalog.update_index()
@@ -68,8 +83,8 @@ def feed_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def feed_catalog(feed_data: Path) -> Iterator[Catalog]:
-    with Catalog(feed_data, embedder=FakeEmbedder()) as catalog:
+def feed_catalog(feed_data: Path, feed_db: str | None) -> Iterator[Catalog]:
+    with Catalog(feed_data, embedder=FakeEmbedder(), url=feed_db) as catalog:
         yield catalog
 
 

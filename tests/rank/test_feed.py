@@ -1,4 +1,5 @@
-"""The feed's lexical stage on a small catalog with a toy embedder (no model, a few seconds)."""
+"""The feed's lexical stage on a small catalog with a toy embedder (no model, a few seconds),
+on SQLite and on PostgreSQL (the ranker's inputs: own papers, ratings, follows)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ TOPICS = ["graph neural networks for molecules", "speech recognition with transf
 
 
 @pytest.fixture
-def catalog(data_dir: Path) -> Catalog:
+def catalog(data_dir: Path, database: str) -> Catalog:
     records = [
         PaperRecord(title=f"Study {i} of {TOPICS[i % 4]}",
                     abstract=f"We revisit {TOPICS[i % 4]} on benchmark {i % 9}.",

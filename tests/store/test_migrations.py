@@ -17,7 +17,7 @@ import paperfeed.feeds
 import paperfeed.store.cards  # noqa: F401 - registers the feed and card models on Base
 from paperfeed.store import Store
 from paperfeed.store.models import Base
-from paperfeed.store.store import _MIGRATIONS
+from paperfeed.store.store import _MIGRATIONS, database_url
 
 
 @pytest.mark.filterwarnings("ignore:.*expression-based index")
@@ -46,9 +46,10 @@ ADDED = {
 
 @pytest.mark.filterwarnings("ignore:.*expression-based index")
 @pytest.mark.parametrize("revision", sorted(ADDED))
-def test_each_migration_adds_its_tables_and_downgrades_cleanly(tmp_path: Path,
-                                                               revision: str) -> None:
-    engine = create_engine(f"sqlite:///{tmp_path / 'fresh.sqlite'}")
+def test_each_migration_adds_its_tables_and_downgrades_cleanly(
+        tmp_path: Path, revision: str, fresh_database: Callable[[], str | None]) -> None:
+    engine = create_engine(database_url(fresh_database()) or
+                           f"sqlite:///{tmp_path / 'fresh.sqlite'}")
     config = Config()
     config.set_main_option("script_location", str(_MIGRATIONS))
     previous = f"{int(revision) - 1:04d}"

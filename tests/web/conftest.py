@@ -2,7 +2,8 @@
 
 The first 711 papers of the arXiv cs daily listings (three listing days), the
 seed publication lists, and hostile papers whose titles and abstracts carry
-markup, entities, broken LaTeX and a `javascript:` link.
+markup, entities, broken LaTeX and a `javascript:` link. Built, and every test run, once
+on SQLite and once on a real PostgreSQL server (tests/pg.py).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from paperfeed.catalog import Catalog
 from paperfeed.web import create_app
 from paperfeed.web.server import BackgroundServer
 from tests.conftest import ROOT, shared_path
+from tests.pg import new_database, use_database
 
 SCRIPT_TITLE = "<script>alert(1)</script>"
 HOSTILE = [
@@ -41,7 +43,21 @@ CORPUS_PAPERS = 711  # exactly the listing days 2025-03-18, 19 and 20
 
 
 @pytest.fixture(scope="session")
-def web_data(tmp_path_factory: pytest.TempPathFactory, card_tagger: Path) -> Path:
+def web_db(db_kind: str, request: pytest.FixtureRequest) -> str | None:
+    """The database of the served corpus: None on SQLite (the file in `web_data`)."""
+    return new_database(db_kind, request)
+
+
+@pytest.fixture(autouse=True)
+def _on_each_database(web_db: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test runs on SQLite and on PostgreSQL: a store or `paperfeed serve` it opens on
+    `web_data` finds the served corpus's database."""
+    use_database(monkeypatch, web_db)
+
+
+@pytest.fixture(scope="session")
+def web_data(tmp_path_factory: pytest.TempPathFactory, card_tagger: Path,
+             web_db: str | None) -> Path:
     daily = shared_path("arxiv-daily-cs", "arxiv_daily_cs_unique.jsonl.gz")
     seeds = shared_path("seeds")
     root = tmp_path_factory.mktemp("web")
@@ -55,7 +71,7 @@ def web_data(tmp_path_factory: pytest.TempPathFactory, card_tagger: Path) -> Pat
     (data / "models").mkdir(parents=True)
     for made in card_tagger.parent.iterdir():
         shutil.copy(made, data / "models" / made.name)
-    with Catalog(data) as catalog:
+    with Catalog(data, url=web_db) as catalog:
         for path in [corpus, *sorted(seeds.glob("*.txt"))]:
             report = catalog.ingest_file(path)
             assert report.error is None, report.error
@@ -65,8 +81,8 @@ def web_data(tmp_path_factory: pytest.TempPathFactory, card_tagger: Path) -> Pat
 
 
 @pytest.fixture(scope="session")
-def web_catalog(web_data: Path) -> Iterator[Catalog]:
-    with Catalog(web_data) as catalog:
+def web_catalog(web_data: Path, web_db: str | None) -> Iterator[Catalog]:
+    with Catalog(web_data, url=web_db) as catalog:
         yield catalog
 
 

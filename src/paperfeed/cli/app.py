@@ -75,10 +75,12 @@ def _add_subcommands() -> None:
     from paperfeed.cli.account import account_app
     from paperfeed.cli.cards import cards_app
     from paperfeed.cli.digest import digest_app
+    from paperfeed.cli.store import store_app
 
     app.add_typer(digest_app, name="digest")
     app.add_typer(cards_app, name="cards")
     app.add_typer(account_app, name="account")
+    app.add_typer(store_app, name="store")
 
 
 _add_subcommands()

@@ -92,7 +92,8 @@ class Browse:
         where = self._in_category(select(m.Paper.id).where(LISTED.between(start, end)),
                                   category)
         query = (where.outerjoin(votes, votes.c.paper_id == m.Paper.id)
-                 .order_by(func.coalesce(votes.c.n, 0).desc(), LISTED.desc(), m.Paper.id)
+                 .order_by(func.coalesce(votes.c.n, 0).desc(), LISTED.desc().nulls_last(),
+                           m.Paper.id)
                  .offset(offset).limit(limit))
         count = self._in_category(
             select(func.count()).select_from(m.Paper).where(LISTED.between(start, end)),
@@ -186,7 +187,7 @@ class Browse:
             rows = s.execute(
                 select(m.Paper.id, LISTED).join(m.PaperAuthor, m.PaperAuthor.paper_id == m.Paper.id)
                 .where(m.PaperAuthor.name_key == key)
-                .order_by(LISTED.desc(), m.Paper.id.desc()).limit(limit)).all()
+                .order_by(LISTED.desc().nulls_last(), m.Paper.id.desc()).limit(limit)).all()
             ids = [r[0] for r in rows]
             others: dict[int, list[str]] = {}
             for pid, other in s.execute(

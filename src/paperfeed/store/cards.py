@@ -261,7 +261,7 @@ class CardStore:
                 select(m.Paper.id, m.LISTED.label("listed"))
                 .join(CardFacet, CardFacet.paper_id == m.Paper.id)
                 .where(CardFacet.facet == facet, CardFacet.key == key)
-                .order_by(m.LISTED.desc(), m.Paper.id.desc())
+                .order_by(m.LISTED.desc().nulls_last(), m.Paper.id.desc())
                 .limit(limit).offset(offset)).all()
         return [(r.id, r.listed) for r in rows]
 

@@ -89,7 +89,7 @@ class PaperValues:
             "title_key": self.title_key(),
             "abstract": self.abstract,
             "categories": self.categories,
-            "primary_category": self.categories[0] if self.categories else None,
+            "primary_category": self.categories[0][:CATEGORY_MAX] if self.categories else None,
             "submitted": self.submitted,
             "updated": self.updated,
             "first_listed": self.first_listed,
@@ -102,6 +102,11 @@ class PaperValues:
 
 
 # The fields whose origin the store records (title_derived goes with title).
+# The width of the category columns. A few sources put free text among the categories
+# ("Information storage and retrieval of data, Natural language processing"): PostgreSQL
+# refuses a longer value, so both databases keep its first 64 characters there (the
+# paper's `categories` list keeps it whole).
+CATEGORY_MAX = 64
 FIELDS: tuple[str, ...] = tuple(f.name for f in fields(PaperValues) if f.name != "title_derived")
 _EMPTY: dict[str, Any] = {"title": "", "abstract": "", "categories": [], "code_urls": [],
                           "authors": []}

@@ -66,16 +66,16 @@ class Personal:
         if value not in (-1, 0, 1):
             raise ValueError(f"rating must be -1, 0 or 1, not {value}")
         with self._session() as s, s.begin():
-            row = s.scalar(select(m.Rating).where(m.Rating.user_id == user_id,
-                                                  m.Rating.paper_id == paper_id))
             if value == 0:
-                if row is not None:
-                    s.delete(row)
-            elif row is None:
-                s.add(m.Rating(user_id=user_id, paper_id=paper_id, value=value,
-                               created_at=utc_now()))
-            else:
-                row.value, row.created_at = value, utc_now()
+                s.execute(delete(m.Rating).where(m.Rating.user_id == user_id,
+                                                 m.Rating.paper_id == paper_id))
+                return
+            # One statement, so two requests rating at once cannot both insert.
+            now = utc_now()
+            s.execute(self.store.upsert(m.Rating)
+                      .values(user_id=user_id, paper_id=paper_id, value=value, created_at=now)
+                      .on_conflict_do_update(index_elements=["user_id", "paper_id"],
+                                             set_={"value": value, "created_at": now}))
 
     def ratings(self, user_id: int) -> dict[int, int]:
         with self._session() as s:
@@ -86,15 +86,14 @@ class Personal:
         """Add to the library, or replace the tags of a paper already in it."""
         cleaned = clean_tags(tags)
         with self._session() as s, s.begin():
-            row = s.scalar(select(m.SavedPaper).where(m.SavedPaper.user_id == user_id,
-                                                      m.SavedPaper.paper_id == paper_id))
-            if row is None:
-                row = m.SavedPaper(user_id=user_id, paper_id=paper_id, tags=list(cleaned),
-                                   saved_at=utc_now())
-                s.add(row)
-            else:
-                row.tags = list(cleaned)
-            return Saved(paper_id, cleaned, row.saved_at)
+            t = m.SavedPaper.__table__
+            saved_at = s.execute(
+                self.store.upsert(m.SavedPaper)
+                .values(user_id=user_id, paper_id=paper_id, tags=list(cleaned), saved_at=utc_now())
+                .on_conflict_do_update(index_elements=["user_id", "paper_id"],
+                                       set_={"tags": list(cleaned)})
+                .returning(t.c.saved_at)).scalar_one()
+            return Saved(paper_id, cleaned, saved_at)
 
     def unsave(self, user_id: int, paper_id: int) -> bool:
         with self._session() as s, s.begin():
@@ -156,10 +155,8 @@ class Personal:
         if not value:
             raise ValueError("follow: empty value")
         with self._session() as s, s.begin():
-            exists = s.scalar(select(m.Follow.id).where(
-                m.Follow.user_id == user_id, m.Follow.kind == kind, m.Follow.value == value))
-            if exists is None:
-                s.add(m.Follow(user_id=user_id, kind=kind, value=value))
+            s.execute(self.store.upsert(m.Follow).values(user_id=user_id, kind=kind, value=value)
+                      .on_conflict_do_nothing())
 
     def unfollow(self, user_id: int, follow_id: int) -> bool:
         with self._session() as s, s.begin():

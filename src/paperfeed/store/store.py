@@ -45,7 +45,8 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -54,8 +55,10 @@ from paperfeed.errors import StoreError
 from paperfeed.records import Author, PaperRecord, normalize_doi, split_arxiv_id
 from paperfeed.records import Provenance as RecordProvenance
 from paperfeed.store import models as m
+from paperfeed.store import postgres
 from paperfeed.store.files import atomic_write
 from paperfeed.store.merge import (
+    CATEGORY_MAX,
     FIELDS,
     PaperValues,
     changed_fields,
@@ -97,6 +100,21 @@ def _sqlite_url(db: Path, *, read_only: bool, immutable: bool = False) -> URL | 
         query["immutable"] = "1"
     # A URI filename: '?', '#' and '%' in the path must be percent-encoded.
     return URL.create("sqlite", database=f"file:{quote(str(db.resolve()))}", query=query)
+
+
+def database_url(url: str | None = None) -> str | None:
+    """The SQLAlchemy URL of the database: `url`, else `PAPERFEED_DATABASE_URL`, else None
+    (SQLite in the data folder). A plain `postgresql://` URL gets the psycopg 3 driver."""
+    url = url or os.environ.get("PAPERFEED_DATABASE_URL") or None
+    if url is None:
+        return None
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise StoreError(f"not a database URL (PAPERFEED_DATABASE_URL?): {exc}") from exc
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
 
 
 def default_data_dir() -> Path:
@@ -199,9 +217,12 @@ class Store:
 
     def __init__(self, data_dir: Path | str | None = None, *, url: str | None = None,
                  read_only: bool | None = None) -> None:
-        """Open (or create) the store. `read_only` None means: read-only exactly when the
-        data folder exists and this process cannot write it (see `folder_is_writable`)."""
+        """Open (or create) the store. `url` None means `PAPERFEED_DATABASE_URL`, else
+        SQLite in the data folder (`database_url`). `read_only` None means: read-only
+        exactly when the database is that SQLite file, the data folder exists and this
+        process cannot write it (see `folder_is_writable`)."""
         self.data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
+        url = database_url(url)
         if read_only is None:
             read_only = url is None and self.data_dir.is_dir() and not folder_is_writable(
                 self.data_dir)
@@ -216,7 +237,8 @@ class Store:
         elif url is None and not db.is_file():
             raise StoreError(f"no store in {self.data_dir}, and this process cannot create one "
                              "there (the folder is read-only for it)")
-        self.url = str(url or f"sqlite:///{db}")
+        # For messages: a password in the URL is never shown.
+        self.url = make_url(url).render_as_string() if url else f"sqlite:///{db}"
         try:
             self.engine: Engine = self._engine(url, db)
             self._migrate()
@@ -229,6 +251,7 @@ class Store:
             engine = create_engine(url or _sqlite_url(db, read_only=False))
             if engine.dialect.name == "sqlite":
                 event.listen(engine, "connect", _sqlite_pragmas)
+            postgres.configure(engine)
             return engine
         engine = self._read_only_engine(db, immutable=False)
         try:
@@ -373,6 +396,15 @@ class Store:
             value = session.get(m.StoreMeta, "revision")
             return int(value.value) if value else 0
 
+    def _lock_revision(self, session: Session) -> None:
+        """Take the store's write turn, first thing in an ingest transaction: the row lock on
+        the revision counter on PostgreSQL (the row made first if missing), SQLite's write
+        lock there (any insert takes it). Batches of concurrent writers then run one after
+        the other, and each matches its records against everything committed before it."""
+        session.execute(self._insert_ignore(m.StoreMeta).values(key="revision", value="0"))
+        session.execute(select(m.StoreMeta.value).where(m.StoreMeta.key == "revision")
+                        .with_for_update())
+
     def _next_revision(self, session: Session) -> int:
         row = session.get(m.StoreMeta, "revision")
         if row is None:
@@ -435,9 +467,13 @@ class Store:
         return report
 
     def _write_batch(self, records: Sequence[PaperRecord], origin: str) -> IngestReport:
-        try:
+        def attempt() -> IngestReport:
             with Session(self.engine) as session, session.begin():
+                self._lock_revision(session)
                 return self._merge_batch(session, records, origin)
+
+        try:
+            return postgres.retrying(attempt)
         except SQLAlchemyError as exc:
             raise StoreError(f"could not write a batch of {len(records)} papers: {exc}") from exc
 
@@ -584,13 +620,16 @@ class Store:
             session.execute(delete(m.PaperCategory).where(m.PaperCategory.paper_id.in_(stale)))
         author_rows = [
             {"paper_id": e.paper_id, "position": i, "name": name, "given": given,
-             "family": family, "name_key": name_key(name)}
+             # The key column is 255 wide; PostgreSQL refuses more (a whole author list
+             # given as one name does it in the real corpus).
+             "family": family, "name_key": name_key(name)[:255]}
             for e in rewrite_authors for i, (name, given, family) in enumerate(e.values.authors)
         ]
         if author_rows:
             session.execute(insert(m.PaperAuthor), author_rows)
         cat_rows = [{"paper_id": e.paper_id, "category": c}
-                    for e in rewrite_cats for c in dict.fromkeys(e.values.categories)]
+                    for e in rewrite_cats
+                    for c in dict.fromkeys(c[:CATEGORY_MAX] for c in e.values.categories)]
         if cat_rows:
             session.execute(insert(m.PaperCategory), cat_rows)
         prov_rows = [
@@ -624,13 +663,18 @@ class Store:
         if sid_rows:
             session.execute(self._insert_ignore(m.SourceId), sid_rows)
 
-    def _insert_ignore(self, model: type[m.Base]) -> Any:
+    def upsert(self, model: type[m.Base]) -> Any:
+        """An INSERT of this database's dialect, which has `on_conflict_do_nothing` and
+        `on_conflict_do_update` (SQLite and PostgreSQL spell them alike)."""
         dialect = self.engine.dialect.name
         if dialect == "sqlite":
-            return sqlite.insert(model).on_conflict_do_nothing()
+            return sqlite.insert(model)
         if dialect == "postgresql":
-            return postgresql.insert(model).on_conflict_do_nothing()
+            return postgresql.insert(model)
         raise StoreError(f"unsupported database dialect {dialect}")
+
+    def _insert_ignore(self, model: type[m.Base]) -> Any:
+        return self.upsert(model).on_conflict_do_nothing()
 
     # --- reads ------------------------------------------------------------------
 
