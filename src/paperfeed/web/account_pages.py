@@ -25,7 +25,7 @@ from paperfeed.accounts import (
 from paperfeed.accounts.mails import reset_job, signup_job
 from paperfeed.mail import MailQueue, smtp_configured
 from paperfeed.settings import Settings
-from paperfeed.web.app import cookie_header
+from paperfeed.web.cookies import cookie_header
 from paperfeed.web.forms import check_csrf, local_path, require_user
 from paperfeed.web.pages import render
 from paperfeed.web.security import SESSION_COOKIE, SESSION_MAX_AGE

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from paperfeed.cards.facets import CardFilter
 from paperfeed.cards.model import Kind
 from paperfeed.web import schemas as s
-from paperfeed.web.app import SafeJSONResponse
+from paperfeed.web.responses import SafeJSONResponse
 from paperfeed.web.security import CSRF_HEADER, VOTER_COOKIE, Guard
 from paperfeed.web.views import Views
 from paperfeed.web.votes import cast_vote

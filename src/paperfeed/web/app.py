@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import gc
-import json
 import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
-from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,7 +15,7 @@ from urllib.parse import urlsplit
 import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import MutableHeaders
@@ -35,9 +33,21 @@ from paperfeed.rank.feed import Feed
 from paperfeed.settings import Settings
 from paperfeed.store.jobs import JobStore
 from paperfeed.store.limits import RateLimits
+from paperfeed.web.account_pages import router as account_router
+from paperfeed.web.api import router as api_router
 from paperfeed.web.api_docs import add_api_docs
+from paperfeed.web.cookies import cookie_header
+from paperfeed.web.digest_pages import router as digest_router
+from paperfeed.web.feed_pages import router as feed_router
+from paperfeed.web.feeds import router as feeds_router
+from paperfeed.web.imports import api as imports_api
+from paperfeed.web.imports import pages as imports_pages
+from paperfeed.web.library import api as library_api
+from paperfeed.web.library import pages as library_pages
 from paperfeed.web.limits import BodyLimits
+from paperfeed.web.pages import router as pages_router
 from paperfeed.web.readonly import ReadOnlyGuard
+from paperfeed.web.responses import SafeJSONResponse
 from paperfeed.web.security import (
     COOKIE_MAX_AGE,
     SECURITY_HEADERS,
@@ -49,16 +59,6 @@ from paperfeed.web.views import Views
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
-
-
-class SafeJSONResponse(JSONResponse):
-    """JSON with <, > and & escaped as \\u escapes: the same data, but a hostile title can
-    never appear as markup in the bytes, whatever a client does with them."""
-
-    def render(self, content: Any) -> bytes:
-        text = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-        return (text.replace("<", "\\u003c").replace(">", "\\u003e")
-                .replace("&", "\\u0026").encode("utf-8"))
 
 
 def http_url(url: str | None) -> str | None:
@@ -139,20 +139,6 @@ class IdentityAndHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
-
-
-def cookie_header(name: str, value: str, max_age: int, scope: Scope) -> str:
-    """A Set-Cookie value: HttpOnly, SameSite=Lax, Secure over https; max_age 0 deletes."""
-    cookie: SimpleCookie = SimpleCookie()
-    cookie[name] = value
-    morsel = cookie[name]
-    morsel["max-age"] = max_age
-    morsel["path"] = "/"
-    morsel["httponly"] = True
-    morsel["samesite"] = "Lax"
-    if scope.get("scheme") == "https":
-        morsel["secure"] = True
-    return morsel.OutputString()
 
 
 def create_app(catalog: Catalog, *, warm_up: bool = True, settings: Settings | None = None,
@@ -272,17 +258,6 @@ def create_app(catalog: Catalog, *, warm_up: bool = True, settings: Settings | N
         log.exception("unhandled error on %s", request.url.path)
         return error(request, 500, "internal_error",
                      "something went wrong on our side; the server log has the details")
-
-    from paperfeed.web.account_pages import router as account_router
-    from paperfeed.web.api import router as api_router
-    from paperfeed.web.digest_pages import router as digest_router
-    from paperfeed.web.feed_pages import router as feed_router
-    from paperfeed.web.feeds import router as feeds_router
-    from paperfeed.web.imports import api as imports_api
-    from paperfeed.web.imports import pages as imports_pages
-    from paperfeed.web.library import api as library_api
-    from paperfeed.web.library import pages as library_pages
-    from paperfeed.web.pages import router as pages_router
 
     app.include_router(api_router)
     app.include_router(library_api)

@@ -23,8 +23,8 @@ from paperfeed.jobs import JobRunner, UploadError, queue_import
 from paperfeed.settings import Settings
 from paperfeed.store.jobs import ACTIVE, JobInfo, JobStore
 from paperfeed.web import schemas as s
-from paperfeed.web.app import SafeJSONResponse
 from paperfeed.web.forms import check_csrf, require_user
+from paperfeed.web.responses import SafeJSONResponse
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1", tags=["imports"], default_response_class=SafeJSONResponse)

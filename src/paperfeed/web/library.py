@@ -17,10 +17,10 @@ from paperfeed.accounts import Account
 from paperfeed.sources.bibtex import write_bibtex
 from paperfeed.store.personal import Personal, clean_tags
 from paperfeed.web import schemas as s
-from paperfeed.web.app import SafeJSONResponse
 from paperfeed.web.forms import check_csrf, local_path, require_user
 from paperfeed.web.imports import import_context
 from paperfeed.web.pages import render
+from paperfeed.web.responses import SafeJSONResponse
 from paperfeed.web.security import CSRF_HEADER
 from paperfeed.web.views import Views
 

@@ -16,8 +16,8 @@ from fastapi.templating import Jinja2Templates
 
 from paperfeed.store.personal import Personal
 from paperfeed.web import schemas as s
-from paperfeed.web.app import SafeJSONResponse
 from paperfeed.web.forms import check_csrf, local_path
+from paperfeed.web.responses import SafeJSONResponse
 from paperfeed.web.security import CSRF_FIELD, Guard
 from paperfeed.web.views import Views
 from paperfeed.web.votes import cast_vote
