@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import anyio.to_thread
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
@@ -37,6 +37,7 @@ from paperfeed.web.account_pages import router as account_router
 from paperfeed.web.api import router as api_router
 from paperfeed.web.api_docs import add_api_docs
 from paperfeed.web.cookies import cookie_header
+from paperfeed.web.deps import LoginRedirect, login_redirect
 from paperfeed.web.digest_pages import router as digest_router
 from paperfeed.web.feed_pages import router as feed_router
 from paperfeed.web.feeds import router as feeds_router
@@ -59,6 +60,10 @@ from paperfeed.web.views import Views
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
+# Every router of the app, in the order they are matched (pages.py's catch-alls last).
+ROUTERS: tuple[APIRouter, ...] = (
+    api_router, library_api, imports_api, imports_pages, account_router, library_pages,
+    feed_router, feeds_router, digest_router, pages_router)
 
 
 def http_url(url: str | None) -> str | None:
@@ -232,6 +237,8 @@ def create_app(catalog: Catalog, *, warm_up: bool = True, settings: Settings | N
             request, "error.html", {"status": status, "message": message, "errors": errors or []},
             status_code=status)
 
+    app.add_exception_handler(LoginRedirect, login_redirect)
+
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
         details = [{"location": _location(e.get("loc", ())), "message": str(e.get("msg", ""))}
@@ -259,16 +266,8 @@ def create_app(catalog: Catalog, *, warm_up: bool = True, settings: Settings | N
         return error(request, 500, "internal_error",
                      "something went wrong on our side; the server log has the details")
 
-    app.include_router(api_router)
-    app.include_router(library_api)
-    app.include_router(imports_api)
-    app.include_router(imports_pages)
-    app.include_router(account_router)
-    app.include_router(library_pages)
-    app.include_router(feed_router)
-    app.include_router(feeds_router)
-    app.include_router(digest_router)
-    app.include_router(pages_router)
+    for router in ROUTERS:
+        app.include_router(router)
     return app
 
 
