@@ -1,8 +1,7 @@
 """`paperfeed digest ...`: the email digest from the command line (cron runs `send`).
 
 A thin layer over `paperfeed.digest`: it picks the pick source and the mailer and
-prints the report. Imports of `paperfeed.cli.app` happen inside the command, so
-app.py can import this module at its top.
+prints the report.
 """
 
 from __future__ import annotations
@@ -13,6 +12,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
+
+from paperfeed.cli.common import console, emit_json, err_console, handle_errors, open_catalog
 
 if TYPE_CHECKING:
     from paperfeed.catalog import Catalog
@@ -53,6 +54,7 @@ def _parse_now(value: str | None) -> datetime:
 
 
 @digest_app.command("send")
+@handle_errors
 def send(
     dry_run: Annotated[Path | None, typer.Option(
         "--dry-run", metavar="DIR", file_okay=False,
@@ -74,38 +76,31 @@ def send(
     digest. SMTP comes from PAPERFEED_SMTP_URL and PAPERFEED_MAIL_FROM; without a
     server the messages go to the outbox folder of the data directory.
     """
-    from paperfeed.cli.app import console, emit_json, err_console, handle_errors, open_catalog
+    from paperfeed.digest import send_digests
+    from paperfeed.mail import OutboxMailer, mailer_from_env
 
     when = _parse_now(now)
-
-    @handle_errors
-    def run() -> None:
-        from paperfeed.digest import send_digests
-        from paperfeed.mail import OutboxMailer, mailer_from_env
-
-        with open_catalog(writing=None if dry_run else "digest send") as catalog:
-            picks, warning = pick_source(catalog)
-            if warning:
-                err_console.print(f"[yellow]warning:[/yellow] {escape(warning)}")
-            outbox = catalog.store.subdir("outbox")
-            mailer, sender = mailer_from_env(outbox)
-            if dry_run is None and isinstance(mailer, OutboxMailer):
-                err_console.print("[yellow]warning:[/yellow] PAPERFEED_SMTP_URL is not set: "
-                                  f"the digests go to {escape(str(outbox))} as .eml files")
-            report = send_digests(catalog.store, picks, mailer, sender, base_url=base_url,
-                                  now=when, dry_run_dir=dry_run, k=limit)
-        if as_json:
-            emit_json(report.as_dict())
-        else:
-            for o in report.outcomes:
-                style = _STYLE.get(o.status, "")
-                papers = f"{len(o.paper_ids)} papers" if o.status in ("sent", "dry-run") else ""
-                line = "  ".join(x for x in (o.period_key, papers, o.detail) if x)
-                console.print(f"[{style}]{o.status:<8}[/{style}] {escape(o.email)}  "
-                              f"{escape(line)}", highlight=False, soft_wrap=True)
-            where = f" (written to {dry_run})" if dry_run is not None else ""
-            console.print(f"{report.summary()}{escape(where)}", highlight=False, soft_wrap=True)
-        if report.count("failed"):
-            raise typer.Exit(1)
-
-    run()
+    with open_catalog(writing=None if dry_run else "digest send") as catalog:
+        picks, warning = pick_source(catalog)
+        if warning:
+            err_console.print(f"[yellow]warning:[/yellow] {escape(warning)}")
+        outbox = catalog.store.subdir("outbox")
+        mailer, sender = mailer_from_env(outbox)
+        if dry_run is None and isinstance(mailer, OutboxMailer):
+            err_console.print("[yellow]warning:[/yellow] PAPERFEED_SMTP_URL is not set: "
+                              f"the digests go to {escape(str(outbox))} as .eml files")
+        report = send_digests(catalog.store, picks, mailer, sender, base_url=base_url,
+                              now=when, dry_run_dir=dry_run, k=limit)
+    if as_json:
+        emit_json(report.as_dict())
+    else:
+        for o in report.outcomes:
+            style = _STYLE.get(o.status, "")
+            papers = f"{len(o.paper_ids)} papers" if o.status in ("sent", "dry-run") else ""
+            line = "  ".join(x for x in (o.period_key, papers, o.detail) if x)
+            console.print(f"[{style}]{o.status:<8}[/{style}] {escape(o.email)}  "
+                          f"{escape(line)}", highlight=False, soft_wrap=True)
+        where = f" (written to {dry_run})" if dry_run is not None else ""
+        console.print(f"{report.summary()}{escape(where)}", highlight=False, soft_wrap=True)
+    if report.count("failed"):
+        raise typer.Exit(1)
