@@ -32,10 +32,15 @@ from paperfeed.store import Store
 from paperfeed.web.forms import check_csrf
 
 
-async def optional_user(request: Request) -> Account | None:
-    """The account of the session cookie or API token, None when logged out."""
+def user_of(request: Request) -> Account | None:
+    """The account of the session cookie or API token, None when logged out (for helpers
+    that are not dependencies themselves, such as the templates' base context)."""
     user: Account | None = request.state.user
     return user
+
+
+async def optional_user(request: Request) -> Account | None:
+    return user_of(request)
 
 
 OptionalUser = Annotated[Account | None, Depends(optional_user)]

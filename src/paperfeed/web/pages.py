@@ -16,7 +16,7 @@ from fastapi.templating import Jinja2Templates
 
 from paperfeed.store.personal import Personal
 from paperfeed.web import schemas as s
-from paperfeed.web.deps import CSRF_FORM, OptionalUser
+from paperfeed.web.deps import CSRF_FORM, OptionalUser, user_of
 from paperfeed.web.forms import local_path
 from paperfeed.web.responses import SafeJSONResponse
 from paperfeed.web.security import CSRF_FIELD, Guard
@@ -35,7 +35,7 @@ def render(request: Request, template: str, context: dict[str, Any], status: int
     guard: Guard = request.app.state.guard
     browser = request.state.browser
     base = {"csrf_token": guard.csrf_token(browser) if browser else "", "csrf_field": CSRF_FIELD,
-            "user": request.state.user,
+            "user": user_of(request),
             "path": request.url.path, "full_path": _full_path(request)}
     return templates.TemplateResponse(request, template, {**base, **context}, status_code=status)
 
