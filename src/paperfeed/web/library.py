@@ -63,8 +63,8 @@ async def api_writer(request: Request, user: _Rater, token: CsrfHeader = None) -
     return user
 
 
-async def form_writer(request: Request, user: _Rater, csrf_token: Annotated[str, Form()] = ""
-                ) -> Account:
+async def form_writer(request: Request, user: _Rater,
+                      csrf_token: Annotated[str, Form()] = "") -> Account:
     """The account making a write from a page's form: session plus the form's CSRF token."""
     check_csrf_unless_token(request, csrf_token)
     return user
