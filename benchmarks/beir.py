@@ -29,7 +29,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from paperfeed.embed.model import Embedder, paper_text
+from paperfeed.embed.model import paper_text
+from paperfeed.embed.types import Embedder
 from paperfeed.index import IndexDoc, PaperIndex
 from paperfeed.records import derive_title
 

@@ -2,8 +2,6 @@
 
 A thin layer over `paperfeed.accounts`: `add` creates an account at once (no emailed
 link), with the password typed twice at a hidden prompt or read from standard input.
-Imports of `paperfeed.cli.app` happen inside the command, so app.py can import this
-module at its top.
 """
 
 from __future__ import annotations
@@ -13,6 +11,8 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
+
+from paperfeed.cli.common import console, handle_errors, state
 
 account_app = typer.Typer(
     help="Accounts: make one directly, without the emailed sign-up link.",
@@ -29,6 +29,7 @@ def _password(from_stdin: bool) -> str:
 
 
 @account_app.command("add")
+@handle_errors
 def add(
     email: Annotated[str, typer.Argument(help="The account's email address (its log-in).")],
     name: Annotated[str, typer.Option("--name", help="Shown on the account page.")] = "",
@@ -38,17 +39,11 @@ def add(
 ) -> None:
     """Create an account at once. The password is asked twice (hidden), never taken as an
     argument: a command line is visible to every user of the machine."""
-    from paperfeed.cli.app import console, handle_errors, state
+    from paperfeed.accounts import Accounts
+    from paperfeed.store import Store
 
-    @handle_errors
-    def run() -> None:
-        from paperfeed.accounts import Accounts
-        from paperfeed.store import Store
-
-        password = _password(password_stdin)
-        with Store(state.data_dir) as store:
-            account = Accounts(store).sign_up(email, password, name)
-        console.print(f"created account {account.id} for {escape(account.email)}; it can "
-                      "log in now", highlight=False, soft_wrap=True)
-
-    run()
+    password = _password(password_stdin)
+    with Store(state.data_dir) as store:
+        account = Accounts(store).sign_up(email, password, name)
+    console.print(f"created account {account.id} for {escape(account.email)}; it can "
+                  "log in now", highlight=False, soft_wrap=True)

@@ -9,54 +9,34 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable
 from datetime import date
-from enum import IntEnum
-from functools import wraps
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from paperfeed.catalog import Catalog, PaperNotFoundError
-from paperfeed.cli.terminal import SafeConsole, json_text
-from paperfeed.errors import (
-    HarvestError,
-    IndexStaleError,
-    ModelUnavailableError,
-    PaperfeedError,
-    SourceError,
-    StoreError,
+from paperfeed.catalog import Catalog
+from paperfeed.cli.account import account_app
+from paperfeed.cli.cards import cards_app, shared_data
+from paperfeed.cli.common import (
+    ExitCode,
+    console,
+    emit_json,
+    err_console,
+    handle_errors,
+    open_catalog,
+    state,
 )
+from paperfeed.cli.digest import digest_app
+from paperfeed.cli.store import store_app
+from paperfeed.errors import PaperfeedError, SourceError
 from paperfeed.index import SearchFilters
 
 if TYPE_CHECKING:
     from paperfeed.application.harvesting import HarvestOutcome
-
-
-class ExitCode(IntEnum):
-    OK = 0
-    ERROR = 1
-    USAGE = 2
-    BAD_INPUT = 3
-    STORE = 4
-    HARVEST = 5
-    MODEL = 6
-    NOT_FOUND = 7
-    STALE_INDEX = 8
-
-
-_EXIT_FOR: list[tuple[type[PaperfeedError], ExitCode]] = [
-    (SourceError, ExitCode.BAD_INPUT),
-    (StoreError, ExitCode.STORE),
-    (HarvestError, ExitCode.HARVEST),
-    (ModelUnavailableError, ExitCode.MODEL),
-    (PaperNotFoundError, ExitCode.NOT_FOUND),
-    (IndexStaleError, ExitCode.STALE_INDEX),
-]
 
 app = typer.Typer(
     name="paperfeed",
@@ -65,62 +45,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-# Everything printed goes through SafeConsole: stored text never reaches the terminal with
-# its control characters (cli/terminal.py).
-console: Console = SafeConsole()
-err_console: Console = SafeConsole(stderr=True)
-
-
-def _add_subcommands() -> None:
-    from paperfeed.cli.account import account_app
-    from paperfeed.cli.cards import cards_app
-    from paperfeed.cli.digest import digest_app
-    from paperfeed.cli.store import store_app
-
-    app.add_typer(digest_app, name="digest")
-    app.add_typer(cards_app, name="cards")
-    app.add_typer(account_app, name="account")
-    app.add_typer(store_app, name="store")
-
-
-_add_subcommands()
-
-
-class _State:
-    data_dir: Path | None = None
-    debug: bool = False
-
-
-state = _State()
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def handle_errors(func: F) -> F:
-    """Turn paperfeed's errors into one readable line and a distinct exit code."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except PaperfeedError as exc:
-            if state.debug:
-                raise
-            code = next((c for t, c in _EXIT_FOR if isinstance(exc, t)), ExitCode.ERROR)
-            # soft_wrap: one line, however wide the terminal, for scripts and logs.
-            err_console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
-            raise typer.Exit(int(code)) from None
-        except KeyboardInterrupt:
-            err_console.print("[yellow]interrupted[/yellow]: what was committed stays stored; "
-                              "run the command again to continue")
-            raise typer.Exit(130) from None
-        except OSError as exc:
-            if state.debug:
-                raise
-            err_console.print(f"[red]error:[/red] {escape(str(exc))}")
-            raise typer.Exit(int(ExitCode.ERROR)) from None
-
-    return wrapper  # type: ignore[return-value]
+app.add_typer(digest_app, name="digest")
+app.add_typer(cards_app, name="cards")
+app.add_typer(account_app, name="account")
+app.add_typer(store_app, name="store")
 
 
 @app.callback()
@@ -135,20 +63,6 @@ def main_options(
     """paperfeed: harvest, store, index and search research papers."""
     state.data_dir = data_dir
     state.debug = debug
-
-
-def open_catalog(writing: str | None = None) -> Catalog:
-    """The catalog of the data folder. A command that writes names itself in `writing`:
-    on a folder this process may only read, it then stops here with one clear line."""
-    catalog = Catalog(state.data_dir)
-    if writing and catalog.store.read_only:
-        catalog.close()
-        raise catalog.store.read_only_error(writing)
-    return catalog
-
-
-def emit_json(value: Any) -> None:
-    sys.stdout.write(json_text(value) + "\n")
 
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
@@ -462,7 +376,6 @@ SAMPLE_QUERY = "out-of-distribution detection"
 
 def _shared_corpus() -> Path | None:
     """The arXiv daily corpus in ../shared/data, looked for beside the cwd and the checkout."""
-    from paperfeed.cli.cards import shared_data
 
     data = shared_data("arxiv-daily-cs")
     return data / "arxiv-daily-cs" if data is not None else None
@@ -471,7 +384,6 @@ def _shared_corpus() -> Path | None:
 def _train_card_tagger(catalog: Catalog) -> None:
     """Train the cards' task/dataset tagger once, when the annotated data is beside us."""
     from paperfeed.cards.build import TAGGER_ENV, default_tagger_path
-    from paperfeed.cli.cards import shared_data
 
     path = default_tagger_path(catalog.store)
     if path.exists() or os.environ.get(TAGGER_ENV):

@@ -9,16 +9,15 @@ one, with their figures, are a search away: `paperfeed search 'dataset:LaSOT'`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
+from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-if TYPE_CHECKING:
-    from rich.console import Console
-
-    from paperfeed.catalog import Catalog
+from paperfeed.catalog import Catalog
+from paperfeed.cli.common import console, handle_errors, open_catalog
 
 cards_app = typer.Typer(
     help="System cards: what each paper proposes, its tasks, datasets, results and code.",
@@ -27,22 +26,17 @@ cards_app = typer.Typer(
 
 
 @cards_app.command("build")
+@handle_errors
 def build(
     workers: Annotated[int | None, typer.Option("--workers", min=1, max=64,
                                                 help="Processes (default: up to 2).")] = None,
 ) -> None:
     """Extract the card of every paper that has none or an outdated one (resumable)."""
-    from paperfeed.cli.app import console, handle_errors, open_catalog
-
-    @handle_errors
-    def run() -> None:
-        with open_catalog(writing="cards build") as catalog:
-            n = update_cards(catalog, console, workers=workers)
-            console.print(f"{n} cards extracted; {catalog.cards.count()} papers have a card "
-                          f"(version {catalog.card_maker.version}, tagger: "
-                          f"{escape(str(catalog.card_maker.path or 'none, rules only'))}).")
-
-    run()
+    with open_catalog(writing="cards build") as catalog:
+        n = update_cards(catalog, console, workers=workers)
+        console.print(f"{n} cards extracted; {catalog.cards.count()} papers have a card "
+                      f"(version {catalog.card_maker.version}, tagger: "
+                      f"{escape(str(catalog.card_maker.path or 'none, rules only'))}).")
 
 
 def update_cards(catalog: Catalog, out: Console, *, workers: int | None = None) -> int:
@@ -54,6 +48,7 @@ def update_cards(catalog: Catalog, out: Console, *, workers: int | None = None) 
 
 
 @cards_app.command("train")
+@handle_errors
 def train(
     data: Annotated[Path | None, typer.Option(
         "--data", file_okay=False,
@@ -62,25 +57,20 @@ def train(
     """Train the task/dataset tagger on annotated abstracts; cards are then rebuilt with it."""
     from paperfeed.cards.build import default_tagger_path
     from paperfeed.cards.tagger import train_default
-    from paperfeed.cli.app import console, handle_errors, open_catalog
 
-    @handle_errors
-    def run() -> None:
-        folder = data or shared_data()
-        if folder is None:
-            raise typer.BadParameter("no ../shared/data found; give --data DIR",
-                                     param_hint="--data")
-        with open_catalog(writing="cards train") as catalog:
-            out = default_tagger_path(catalog.store)
-            out.parent.mkdir(parents=True, exist_ok=True)
-            with console.status("training the tagger"):
-                figures = train_default(folder, out)
-            catalog.reset_card_maker()
-            console.print(f"tagger written to {escape(str(out))}: "
-                          + ", ".join(f"{k} {v}" for k, v in figures.items()))
-            console.print("Run `paperfeed cards build` to refresh the cards with it.")
-
-    run()
+    folder = data or shared_data()
+    if folder is None:
+        raise typer.BadParameter("no ../shared/data found; give --data DIR",
+                                 param_hint="--data")
+    with open_catalog(writing="cards train") as catalog:
+        out = default_tagger_path(catalog.store)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with console.status("training the tagger"):
+            figures = train_default(folder, out)
+        catalog.reset_card_maker()
+        console.print(f"tagger written to {escape(str(out))}: "
+                      + ", ".join(f"{k} {v}" for k, v in figures.items()))
+        console.print("Run `paperfeed cards build` to refresh the cards with it.")
 
 
 def shared_data(part: str = "scierc") -> Path | None:
@@ -93,19 +83,14 @@ def shared_data(part: str = "scierc") -> Path | None:
     return None
 
 
+@handle_errors
 def _facet_table(facet: str, prefix: str, limit: int) -> None:
-    from paperfeed.cli.app import console, handle_errors, open_catalog
-
-    @handle_errors
-    def run() -> None:
-        with open_catalog() as catalog:
-            rows = catalog.cards.top(facet, limit=limit, prefix=prefix)
-        table = Table(facet, "papers")
-        for row in rows:
-            table.add_row(escape(row.value), str(row.papers))
-        console.print(table)
-
-    run()
+    with open_catalog() as catalog:
+        rows = catalog.cards.top(facet, limit=limit, prefix=prefix)
+    table = Table(facet, "papers")
+    for row in rows:
+        table.add_row(escape(row.value), str(row.papers))
+    console.print(table)
 
 
 @cards_app.command("datasets")

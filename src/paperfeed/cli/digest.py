@@ -1,9 +1,7 @@
 """`paperfeed digest ...`: the email digest from the command line (cron runs `send`).
 
 A thin layer over `paperfeed.application.digests` (which picks the pick source and
-the mailer): it parses the options and prints the warnings and the report. Imports of
-`paperfeed.cli.app` happen inside the command, so app.py can import this module at its
-top.
+the mailer): it parses the options and prints the warnings and the report.
 """
 
 from __future__ import annotations
@@ -14,6 +12,9 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
+
+from paperfeed.application.digests import send_due_digests
+from paperfeed.cli.common import console, emit_json, err_console, handle_errors, open_catalog
 
 digest_app = typer.Typer(
     help="Email digests: send each user the papers picked for them, daily or weekly.",
@@ -37,6 +38,7 @@ def _parse_now(value: str | None) -> datetime:
 
 
 @digest_app.command("send")
+@handle_errors
 def send(
     dry_run: Annotated[Path | None, typer.Option(
         "--dry-run", metavar="DIR", file_okay=False,
@@ -58,32 +60,23 @@ def send(
     digest. SMTP comes from PAPERFEED_SMTP_URL and PAPERFEED_MAIL_FROM; without a
     server the messages go to the outbox folder of the data directory.
     """
-    from paperfeed.cli.app import console, emit_json, err_console, handle_errors, open_catalog
-
     when = _parse_now(now)
-
-    @handle_errors
-    def run() -> None:
-        from paperfeed.application.digests import send_due_digests
-
-        with open_catalog(writing=None if dry_run else "digest send") as catalog:
-            done = send_due_digests(catalog, base_url=base_url, now=when, dry_run_dir=dry_run,
-                                    limit=limit)
-        for warning in done.warnings:
-            err_console.print(f"[yellow]warning:[/yellow] {escape(warning)}")
-        report = done.report
-        if as_json:
-            emit_json(report.as_dict())
-        else:
-            for o in report.outcomes:
-                style = _STYLE.get(o.status, "")
-                papers = f"{len(o.paper_ids)} papers" if o.status in ("sent", "dry-run") else ""
-                line = "  ".join(x for x in (o.period_key, papers, o.detail) if x)
-                console.print(f"[{style}]{o.status:<8}[/{style}] {escape(o.email)}  "
-                              f"{escape(line)}", highlight=False, soft_wrap=True)
-            where = f" (written to {dry_run})" if dry_run is not None else ""
-            console.print(f"{report.summary()}{escape(where)}", highlight=False, soft_wrap=True)
-        if report.count("failed"):
-            raise typer.Exit(1)
-
-    run()
+    with open_catalog(writing=None if dry_run else "digest send") as catalog:
+        done = send_due_digests(catalog, base_url=base_url, now=when, dry_run_dir=dry_run,
+                                limit=limit)
+    for warning in done.warnings:
+        err_console.print(f"[yellow]warning:[/yellow] {escape(warning)}")
+    report = done.report
+    if as_json:
+        emit_json(report.as_dict())
+    else:
+        for o in report.outcomes:
+            style = _STYLE.get(o.status, "")
+            papers = f"{len(o.paper_ids)} papers" if o.status in ("sent", "dry-run") else ""
+            line = "  ".join(x for x in (o.period_key, papers, o.detail) if x)
+            console.print(f"[{style}]{o.status:<8}[/{style}] {escape(o.email)}  "
+                          f"{escape(line)}", highlight=False, soft_wrap=True)
+        where = f" (written to {dry_run})" if dry_run is not None else ""
+        console.print(f"{report.summary()}{escape(where)}", highlight=False, soft_wrap=True)
+    if report.count("failed"):
+        raise typer.Exit(1)

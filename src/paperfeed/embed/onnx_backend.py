@@ -24,12 +24,12 @@ import numpy as np
 import numpy.typing as npt
 
 from paperfeed.embed.cache import cached_file, model_fingerprint
+from paperfeed.embed.types import ProgressCallback
 from paperfeed.errors import ModelUnavailableError
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
 
-    from paperfeed.embed.model import ProgressCallback
 
 Precision = Literal["fp32", "int8"]
 Pooling = Literal["mean", "cls"]

@@ -29,7 +29,8 @@ import numpy.typing as npt
 import tantivy
 
 from paperfeed.clock import utc_stamp
-from paperfeed.embed.model import Embedder, paper_text
+from paperfeed.embed.model import paper_text
+from paperfeed.embed.types import Embedder
 from paperfeed.errors import IndexStaleError, PaperfeedError
 from paperfeed.index.fusion import RELATED_FUSION, SEARCH_FUSION, FusionParams, fuse
 from paperfeed.index.lexical import LexHit, LexicalIndex

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from paperfeed.records import PaperRecord
 from paperfeed.sources.detect import FORMATS, detect_format
-from paperfeed.sources.limits import UPLOAD_LIMITS, Budget, InputLimits
+from paperfeed.sources.limits import UPLOAD_LIMITS, Budget, InputLimits, default_limits
 
 __all__ = [
     "FORMATS",
@@ -28,11 +28,6 @@ __all__ = [
 ]
 
 _LINE_FORMATS = ("listing", "abstracts", "arxiv-snapshot", "arxiv-daily", "bibtex")
-
-
-def default_limits() -> InputLimits:
-    """The bulk defaults with the `PAPERFEED_INPUT_*` environment variables applied."""
-    return InputLimits.from_env()
 
 
 def read_records(

@@ -307,3 +307,8 @@ def bounded_batches(
         raise
     if batch:
         yield batch
+
+
+def default_limits() -> InputLimits:
+    """The bulk defaults with the `PAPERFEED_INPUT_*` environment variables applied."""
+    return InputLimits.from_env()

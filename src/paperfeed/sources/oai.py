@@ -29,7 +29,7 @@ from paperfeed.records import (
     parse_author,
     split_arxiv_id,
 )
-from paperfeed.sources.limits import Budget, InputLimits
+from paperfeed.sources.limits import Budget, InputLimits, default_limits
 
 __all__ = [
     "ARXIV_NS",
@@ -110,7 +110,6 @@ def safe_iterparse(
         return
     if not data.strip():
         raise SourceError("empty document", file=file, line=1)
-    from paperfeed.sources import default_limits
     from paperfeed.sources.reader import open_input
 
     with open_input(data, Budget(limits or default_limits(), file)) as stream:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from paperfeed.errors import SourceError
-from paperfeed.sources.limits import Budget, InputLimits
+from paperfeed.sources.limits import Budget, InputLimits, default_limits
 
 __all__ = [
     "HEAD_BYTES",
@@ -163,8 +163,6 @@ def open_input(source: Path | str | bytes, budget: Budget) -> Iterator[io.Buffer
 
 
 def _budget(limits: InputLimits | None, file: str | None) -> Budget:
-    from paperfeed.sources import default_limits
-
     return Budget(limits or default_limits(), file)
 
 

@@ -17,7 +17,6 @@ from fastapi.responses import RedirectResponse, Response
 from paperfeed.accounts import (
     Account,
     AccountError,
-    Accounts,
     InvalidCredentialsError,
     TooManyAttemptsError,
     new_token,
@@ -25,18 +24,14 @@ from paperfeed.accounts import (
 from paperfeed.accounts.mails import reset_job, signup_job
 from paperfeed.mail import MailQueue, smtp_configured
 from paperfeed.settings import Settings
-from paperfeed.web.app import cookie_header
-from paperfeed.web.forms import check_csrf, local_path, require_user
+from paperfeed.web.cookies import cookie_header
+from paperfeed.web.deps import CSRF_FORM, CurrentUser, PageUser, accounts_of
+from paperfeed.web.forms import local_path
 from paperfeed.web.pages import render
 from paperfeed.web.security import SESSION_COOKIE, SESSION_MAX_AGE
 
 router = APIRouter(include_in_schema=False)
 Field = Annotated[str, Form(max_length=2000)]
-
-
-def _accounts(request: Request) -> Accounts:
-    accounts: Accounts = request.app.state.accounts
-    return accounts
 
 
 def _client(request: Request) -> str:
@@ -58,7 +53,7 @@ def _queue(request: Request) -> MailQueue:
 
 def _logged_in(request: Request, account: Account, target: str) -> Response:
     """Redirect with a fresh session cookie; the browser's previous session, if any, ends."""
-    sessions = _accounts(request).sessions
+    sessions = accounts_of(request).sessions
     sessions.end(request.cookies.get(SESSION_COOKIE))
     response = RedirectResponse(local_path(target, "/account"), status_code=303)
     response.headers.append("set-cookie", cookie_header(
@@ -94,11 +89,10 @@ def signup_page(request: Request) -> Response:
     return _form(request, "signup.html", email="", name="", error=None)
 
 
-@router.post("/signup")
-def signup(request: Request, email: Field = "", name: Field = "", password: Field = "",
-           csrf_token: Field = "") -> Response:
-    check_csrf(request, csrf_token)
-    accounts = _accounts(request)
+@router.post("/signup", dependencies=[CSRF_FORM])
+def signup(request: Request, email: Field = "", name: Field = "", password: Field = ""
+           ) -> Response:
+    accounts = accounts_of(request)
     try:
         pending = accounts.signups.request(email, password, name, client=_client(request))
     except TooManyAttemptsError as exc:
@@ -115,18 +109,17 @@ def signup(request: Request, email: Field = "", name: Field = "", password: Fiel
 @router.get("/signup/confirm/{token}", name="signup_confirm_page")
 def signup_confirm_page(request: Request, token: str) -> Response:
     # Only a page with a button: mail scanners open links, and a GET must not make accounts.
-    email = _accounts(request).signups.pending(token)
+    email = accounts_of(request).signups.pending(token)
     if email is None:
         return _form(request, "signup_confirm.html", 404, token=token, email=None,
                      error="this sign-up link is invalid, used or expired; sign up again")
     return _form(request, "signup_confirm.html", token=token, email=email, error=None)
 
 
-@router.post("/signup/confirm/{token}")
-def signup_confirm(request: Request, token: str, csrf_token: Field = "") -> Response:
-    check_csrf(request, csrf_token)
+@router.post("/signup/confirm/{token}", dependencies=[CSRF_FORM])
+def signup_confirm(request: Request, token: str) -> Response:
     try:
-        account = _accounts(request).signups.confirm(token)
+        account = accounts_of(request).signups.confirm(token)
     except AccountError as exc:
         return _form(request, "signup_confirm.html", 422, token=token, email=None,
                      error=str(exc))
@@ -141,12 +134,11 @@ def login_page(request: Request, next: str = "") -> Response:
     return _form(request, "login.html", email="", next=local_path(next, ""), error=None)
 
 
-@router.post("/login")
-def login(request: Request, email: Field = "", password: Field = "", next: Field = "",
-          csrf_token: Field = "") -> Response:
-    check_csrf(request, csrf_token)
+@router.post("/login", dependencies=[CSRF_FORM])
+def login(request: Request, email: Field = "", password: Field = "", next: Field = ""
+          ) -> Response:
     try:
-        account = _accounts(request).log_in(email, password, address=_client(request))
+        account = accounts_of(request).log_in(email, password, address=_client(request))
     except TooManyAttemptsError as exc:
         return _too_many(request, "login.html", exc, email=email, next=next)
     except InvalidCredentialsError as exc:
@@ -154,19 +146,16 @@ def login(request: Request, email: Field = "", password: Field = "", next: Field
     return _logged_in(request, account, next or "/")
 
 
-@router.post("/logout")
-def logout(request: Request, csrf_token: Field = "") -> Response:
-    check_csrf(request, csrf_token)
+@router.post("/logout", dependencies=[CSRF_FORM])
+def logout(request: Request) -> Response:
     # The row goes, so a copy of the cookie is worth nothing from now on.
-    _accounts(request).sessions.end(request.cookies.get(SESSION_COOKIE))
+    accounts_of(request).sessions.end(request.cookies.get(SESSION_COOKIE))
     return _logged_out("/", request)
 
 
-@router.post("/account/sessions/end")
-def log_out_everywhere(request: Request, csrf_token: Field = "") -> Response:
-    check_csrf(request, csrf_token)
-    user = require_user(request)
-    _accounts(request).sessions.end_all(user.id)
+@router.post("/account/sessions/end", dependencies=[CSRF_FORM])
+def log_out_everywhere(request: Request, user: CurrentUser) -> Response:
+    accounts_of(request).sessions.end_all(user.id)
     return _logged_out("/login", request)
 
 
@@ -175,7 +164,7 @@ def log_out_everywhere(request: Request, csrf_token: Field = "") -> Response:
 
 def _account_page(request: Request, user: Account, status: int = 200, *,
                   new_token: str | None = None, error: str | None = None) -> Response:
-    accounts = _accounts(request)
+    accounts = accounts_of(request)
     return _form(request, "account.html", status, account=user, tokens=accounts.tokens(user.id),
                  sessions=accounts.sessions.of_user(user.id),
                  current_session=request.state.session_id, new_token=new_token, error=error,
@@ -183,42 +172,33 @@ def _account_page(request: Request, user: Account, status: int = 200, *,
 
 
 @router.get("/account")
-def account_page(request: Request) -> Response:
-    user: Account | None = request.state.user
-    if user is None:
-        return RedirectResponse("/login?next=/account", status_code=303)
+def account_page(request: Request, user: PageUser) -> Response:
     return _account_page(request, user)
 
 
-@router.post("/account/password")
-def change_password(request: Request, current: Field = "", new: Field = "",
-                    csrf_token: Field = "") -> Response:
-    check_csrf(request, csrf_token)
-    user = require_user(request)
+@router.post("/account/password", dependencies=[CSRF_FORM])
+def change_password(request: Request, user: CurrentUser, current: Field = "",
+                    new: Field = "") -> Response:
     try:
-        account = _accounts(request).change_password(user.id, current, new)
+        account = accounts_of(request).change_password(user.id, current, new)
     except AccountError as exc:
         return _account_page(request, user, 422, error=str(exc))
     # Every session of the account has ended; this browser gets a fresh one.
     return _logged_in(request, account, "/account")
 
 
-@router.post("/account/tokens")
-def create_token(request: Request, name: Field = "", csrf_token: Field = "") -> Response:
-    check_csrf(request, csrf_token)
-    user = require_user(request)
-    token = _accounts(request).create_token(user.id, name)
+@router.post("/account/tokens", dependencies=[CSRF_FORM])
+def create_token(request: Request, user: CurrentUser, name: Field = "") -> Response:
+    token = accounts_of(request).create_token(user.id, name)
     # Shown once, on this response only: it is never stored in clear.
     response = _account_page(request, user, new_token=token)
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
-@router.post("/account/tokens/{token_id}/revoke")
-def revoke_token(request: Request, token_id: int, csrf_token: Field = "") -> Response:
-    check_csrf(request, csrf_token)
-    user = require_user(request)
-    if not _accounts(request).revoke_token(user.id, token_id):
+@router.post("/account/tokens/{token_id}/revoke", dependencies=[CSRF_FORM])
+def revoke_token(request: Request, token_id: int, user: CurrentUser) -> Response:
+    if not accounts_of(request).revoke_token(user.id, token_id):
         raise HTTPException(404, "no such token of yours")
     return RedirectResponse("/account", status_code=303)
 
@@ -231,10 +211,9 @@ def reset_request_page(request: Request) -> Response:
     return _form(request, "reset_request.html", sent=False, error=None)
 
 
-@router.post("/reset")
-def reset_request(request: Request, email: Field = "", csrf_token: Field = "") -> Response:
-    check_csrf(request, csrf_token)
-    accounts = _accounts(request)
+@router.post("/reset", dependencies=[CSRF_FORM])
+def reset_request(request: Request, email: Field = "") -> Response:
+    accounts = accounts_of(request)
     try:
         accounts.count_reset_request(email, client=_client(request))
     except TooManyAttemptsError as exc:
@@ -252,11 +231,10 @@ def reset_page(request: Request, token: str) -> Response:
     return _form(request, "reset.html", token=token, error=None)
 
 
-@router.post("/reset/{token}")
-def reset(request: Request, token: str, new: Field = "", csrf_token: Field = "") -> Response:
-    check_csrf(request, csrf_token)
+@router.post("/reset/{token}", dependencies=[CSRF_FORM])
+def reset(request: Request, token: str, new: Field = "") -> Response:
     try:
-        account = _accounts(request).reset_password(token, new)
+        account = accounts_of(request).reset_password(token, new)
     except AccountError as exc:
         return _form(request, "reset.html", 422, token=token, error=str(exc))
     return _logged_in(request, account, "/account")

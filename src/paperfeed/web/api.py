@@ -7,14 +7,15 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from paperfeed.cards.facets import CardFilter
 from paperfeed.cards.model import Kind
 from paperfeed.web import schemas as s
-from paperfeed.web.app import SafeJSONResponse
+from paperfeed.web.deps import OptionalUser
+from paperfeed.web.responses import SafeJSONResponse
 from paperfeed.web.security import CSRF_HEADER, VOTER_COOKIE, Guard
 from paperfeed.web.views import Views
 from paperfeed.web.votes import cast_vote
@@ -230,9 +231,8 @@ def session(request: Request) -> Response:
 
 @router.get("/me", response_model=s.MeOut,
             responses={401: {"model": s.ErrorOut, "description": "Not logged in"}})
-def me(request: Request) -> s.MeOut:
+def me(user: OptionalUser) -> s.MeOut:
     """The account of the session cookie or the `Authorization: Bearer pf_...` token."""
-    user = request.state.user
     if user is None:
         raise HTTPException(401, "not logged in: send a session cookie or "
                                  "'Authorization: Bearer <API token>'",
@@ -248,14 +248,20 @@ VOTE_ERRORS: dict[int | str, dict[str, Any]] = {
     429: {"model": s.ErrorOut, "description": "Too many votes from this client this hour"}}
 
 
-def _checked_voter(request: Request, token: str | None) -> str:
+CsrfHeader = Annotated[str | None, Header(alias=CSRF_HEADER,
+                                           description="The token from GET /api/v1/session")]
+
+
+async def checked_voter(request: Request, user: OptionalUser, token: CsrfHeader = None) -> str:
+    """Who a vote from the API counts as: the API token's account, or the browser whose
+    CSRF token came in the header; 403 otherwise."""
     guard: Guard = request.app.state.guard
     voter = _voter(request)
     if request.state.via_token:
         # A bearer token is never sent by a browser on its own, so no forgery to stop.
-        if request.state.user is None:
+        if user is None:
             raise HTTPException(403, "unknown or revoked API token")
-        return f"user:{request.state.user.id}"
+        return f"user:{user.id}"
     if not guard.csrf_ok(request.state.browser, token):
         raise HTTPException(403, "voting needs the pf_voter cookie and its X-CSRF-Token header "
                                  "(GET /api/v1/session gives both)")
@@ -263,19 +269,16 @@ def _checked_voter(request: Request, token: str | None) -> str:
     return voter
 
 
-CsrfHeader = Annotated[str | None, Header(alias=CSRF_HEADER,
-                                           description="The token from GET /api/v1/session")]
+Voter = Annotated[str, Depends(checked_voter)]
 
 
 @router.post("/papers/{ref:path}/vote", response_model=s.VoteOut, responses=VOTE_ERRORS)
-def vote(request: Request, ref: Ref, token: CsrfHeader = None) -> s.VoteOut:
+def vote(request: Request, voter: Voter, user: OptionalUser, ref: Ref) -> s.VoteOut:
     """Upvote a paper, once per voter (voting again changes nothing)."""
-    voter = _checked_voter(request, token)
-    return cast_vote(request, ref, voter, up=True)
+    return cast_vote(request, ref, voter, user, up=True)
 
 
 @router.delete("/papers/{ref:path}/vote", response_model=s.VoteOut, responses=VOTE_ERRORS)
-def unvote(request: Request, ref: Ref, token: CsrfHeader = None) -> s.VoteOut:
+def unvote(request: Request, voter: Voter, user: OptionalUser, ref: Ref) -> s.VoteOut:
     """Take one's vote back."""
-    voter = _checked_voter(request, token)
-    return cast_vote(request, ref, voter, up=False)
+    return cast_vote(request, ref, voter, user, up=False)

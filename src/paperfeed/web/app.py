@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import gc
-import json
 import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
-from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import anyio.to_thread
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import MutableHeaders
@@ -35,9 +33,22 @@ from paperfeed.rank.feed import Feed
 from paperfeed.settings import Settings
 from paperfeed.store.jobs import JobStore
 from paperfeed.store.limits import RateLimits
+from paperfeed.web.account_pages import router as account_router
+from paperfeed.web.api import router as api_router
 from paperfeed.web.api_docs import add_api_docs
+from paperfeed.web.cookies import cookie_header
+from paperfeed.web.deps import LoginRedirect, login_redirect
+from paperfeed.web.digest_pages import router as digest_router
+from paperfeed.web.feed_pages import router as feed_router
+from paperfeed.web.feeds import router as feeds_router
+from paperfeed.web.imports import api as imports_api
+from paperfeed.web.imports import pages as imports_pages
+from paperfeed.web.library import api as library_api
+from paperfeed.web.library import pages as library_pages
 from paperfeed.web.limits import BodyLimits
+from paperfeed.web.pages import router as pages_router
 from paperfeed.web.readonly import ReadOnlyGuard
+from paperfeed.web.responses import SafeJSONResponse
 from paperfeed.web.security import (
     COOKIE_MAX_AGE,
     SECURITY_HEADERS,
@@ -49,16 +60,10 @@ from paperfeed.web.views import Views
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
-
-
-class SafeJSONResponse(JSONResponse):
-    """JSON with <, > and & escaped as \\u escapes: the same data, but a hostile title can
-    never appear as markup in the bytes, whatever a client does with them."""
-
-    def render(self, content: Any) -> bytes:
-        text = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-        return (text.replace("<", "\\u003c").replace(">", "\\u003e")
-                .replace("&", "\\u0026").encode("utf-8"))
+# Every router of the app, in the order they are matched (pages.py's catch-alls last).
+ROUTERS: tuple[APIRouter, ...] = (
+    api_router, library_api, imports_api, imports_pages, account_router, library_pages,
+    feed_router, feeds_router, digest_router, pages_router)
 
 
 def http_url(url: str | None) -> str | None:
@@ -139,20 +144,6 @@ class IdentityAndHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
-
-
-def cookie_header(name: str, value: str, max_age: int, scope: Scope) -> str:
-    """A Set-Cookie value: HttpOnly, SameSite=Lax, Secure over https; max_age 0 deletes."""
-    cookie: SimpleCookie = SimpleCookie()
-    cookie[name] = value
-    morsel = cookie[name]
-    morsel["max-age"] = max_age
-    morsel["path"] = "/"
-    morsel["httponly"] = True
-    morsel["samesite"] = "Lax"
-    if scope.get("scheme") == "https":
-        morsel["secure"] = True
-    return morsel.OutputString()
 
 
 def create_app(catalog: Catalog, *, warm_up: bool = True, settings: Settings | None = None,
@@ -250,6 +241,8 @@ def create_app(catalog: Catalog, *, warm_up: bool = True, settings: Settings | N
             request, "error.html", {"status": status, "message": message, "errors": errors or []},
             status_code=status)
 
+    app.add_exception_handler(LoginRedirect, login_redirect)
+
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
         details = [{"location": _location(e.get("loc", ())), "message": str(e.get("msg", ""))}
@@ -277,27 +270,8 @@ def create_app(catalog: Catalog, *, warm_up: bool = True, settings: Settings | N
         return error(request, 500, "internal_error",
                      "something went wrong on our side; the server log has the details")
 
-    from paperfeed.web.account_pages import router as account_router
-    from paperfeed.web.api import router as api_router
-    from paperfeed.web.digest_pages import router as digest_router
-    from paperfeed.web.feed_pages import router as feed_router
-    from paperfeed.web.feeds import router as feeds_router
-    from paperfeed.web.imports import api as imports_api
-    from paperfeed.web.imports import pages as imports_pages
-    from paperfeed.web.library import api as library_api
-    from paperfeed.web.library import pages as library_pages
-    from paperfeed.web.pages import router as pages_router
-
-    app.include_router(api_router)
-    app.include_router(library_api)
-    app.include_router(imports_api)
-    app.include_router(imports_pages)
-    app.include_router(account_router)
-    app.include_router(library_pages)
-    app.include_router(feed_router)
-    app.include_router(feeds_router)
-    app.include_router(digest_router)
-    app.include_router(pages_router)
+    for router in ROUTERS:
+        app.include_router(router)
     return app
 
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import Response
 
-from paperfeed.accounts import Account, Accounts
+from paperfeed.accounts import Account
 from paperfeed.digest import (
     FREQUENCIES,
     DigestError,
@@ -22,17 +22,13 @@ from paperfeed.digest import (
     verify_unsubscribe,
 )
 from paperfeed.store import Store
-from paperfeed.web.forms import check_csrf, require_user
+from paperfeed.web.deps import CSRF_FORM, AccountsDep, LoggedIn, PageUser, StoreDep
 from paperfeed.web.pages import render
 
 router = APIRouter(include_in_schema=False)
+DigestUser = Annotated[Account, Depends(LoggedIn("to change your digest"))]
 BAD_LINK = ("this unsubscribe link is not valid: it may have been cut short by your mail "
             "program. Log in and choose “off” under Account → Email digest instead.")
-
-
-def _store(request: Request) -> Store:
-    accounts: Accounts = request.app.state.accounts
-    return accounts.store
 
 
 def _bad_link(request: Request) -> Response:
@@ -41,10 +37,9 @@ def _bad_link(request: Request) -> Response:
 
 
 @router.get("/unsubscribe")
-def unsubscribe_page(request: Request, token: str = "") -> Response:
+def unsubscribe_page(request: Request, accounts: AccountsDep, token: str = "") -> Response:
     # A page with a button, not the unsubscribe itself: link scanners and prefetchers
     # GET every link in a message, and must not unsubscribe anyone by doing so.
-    accounts: Accounts = request.app.state.accounts
     user_id = verify_unsubscribe(accounts.store.secret_key(), token)
     if user_id is None or accounts.get(user_id) is None:
         return _bad_link(request)
@@ -53,13 +48,12 @@ def unsubscribe_page(request: Request, token: str = "") -> Response:
 
 
 @router.post("/unsubscribe")
-def unsubscribe_now(request: Request, token: str = "",
+def unsubscribe_now(request: Request, store: StoreDep, token: str = "",
                     form_token: Annotated[str, Form(alias="token")] = "") -> Response:
     """RFC 8058 one-click: the mail client POSTs `List-Unsubscribe=One-Click` to the URL
     in the header (token in the query); the confirm page posts the token as a field."""
     # No CSRF check, on purpose: the signed token is the authority (a forged request
     # needs the token, and then could only do what the link itself does).
-    store = _store(request)
     user_id = verify_unsubscribe(store.secret_key(), token or form_token)
     if user_id is None or not unsubscribe(store, user_id):
         return _bad_link(request)
@@ -67,9 +61,9 @@ def unsubscribe_now(request: Request, token: str = "",
                   {"nav": "", "state": "done", "token": "", "error": None})
 
 
-def _settings_page(request: Request, user: Account, *, status: int = 200,
+def _settings_page(request: Request, store: Store, user: Account, *, status: int = 200,
                    notice: str | None = None, error: str | None = None) -> Response:
-    current = subscription(_store(request), user.id)
+    current = subscription(store, user.id)
     return render(request, "digest_settings.html", {
         "nav": "account", "account": user, "frequency": current.frequency,
         "unsubscribed_at": current.unsubscribed_at, "choices": FREQUENCIES,
@@ -77,23 +71,18 @@ def _settings_page(request: Request, user: Account, *, status: int = 200,
 
 
 @router.get("/account/digest")
-def digest_settings_page(request: Request) -> Response:
-    user: Account | None = request.state.user
-    if user is None:
-        return RedirectResponse("/login?next=/account/digest", status_code=303)
-    return _settings_page(request, user)
+def digest_settings_page(request: Request, store: StoreDep, user: PageUser) -> Response:
+    return _settings_page(request, store, user)
 
 
-@router.post("/account/digest")
-def digest_settings(request: Request, frequency: Annotated[str, Form(max_length=20)] = "",
-                    csrf_token: Annotated[str, Form(max_length=200)] = "") -> Response:
-    check_csrf(request, csrf_token)
-    user = require_user(request, "to change your digest")
+@router.post("/account/digest", dependencies=[CSRF_FORM])
+def digest_settings(request: Request, store: StoreDep, user: DigestUser,
+                    frequency: Annotated[str, Form(max_length=20)] = "") -> Response:
     try:
-        set_frequency(_store(request), user.id, frequency)
+        set_frequency(store, user.id, frequency)
     except DigestError as exc:
-        return _settings_page(request, user, status=422, error=str(exc))
+        return _settings_page(request, store, user, status=422, error=str(exc))
     notice = {"daily": "You will get a digest every day.",
               "weekly": "You will get a digest every week.",
               "off": "You will get no digest."}[frequency]
-    return _settings_page(request, user, notice=notice)
+    return _settings_page(request, store, user, notice=notice)

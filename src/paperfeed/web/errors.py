@@ -11,12 +11,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from paperfeed.web.responses import SafeJSONResponse
+
 
 def error_response(scope: Scope, status: int, code: str, message: str,
                    headers: dict[str, str] | None = None) -> Response:
     """The error `status` with a machine `code` and a one-line human `message`."""
-    from paperfeed.web.app import SafeJSONResponse  # app.py imports this module
-
     request = Request(scope)
     if scope["path"].startswith("/api/"):
         response: Response = SafeJSONResponse(

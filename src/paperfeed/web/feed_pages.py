@@ -11,19 +11,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from paperfeed.accounts import Account
 from paperfeed.application import onboarding as profile
 from paperfeed.application.library import Library
 from paperfeed.rank.feed import Feed
-from paperfeed.web.forms import check_csrf, require_user
+from paperfeed.web.deps import CSRF_FORM, LoggedIn, PageUser
 from paperfeed.web.imports import import_context
 from paperfeed.web.pages import render
 from paperfeed.web.views import Views
 
 router = APIRouter(include_in_schema=False)
+FeedUser = Annotated[Account, Depends(LoggedIn("to build your feed"))]
 
 
 def _views(request: Request) -> Views:
@@ -33,12 +34,6 @@ def _views(request: Request) -> Views:
 
 def _library(request: Request) -> Library:
     return Library(_views(request).catalog.store)
-
-
-def _user(request: Request, csrf: str | None = None, *, check: bool = False) -> Account:
-    if check:
-        check_csrf(request, csrf)
-    return require_user(request, "to build your feed")
 
 
 def _onboarding(request: Request, user: Account, status: int = 200, **extra: Any) -> Response:
@@ -52,10 +47,7 @@ def _onboarding(request: Request, user: Account, status: int = 200, **extra: Any
 
 
 @router.get("/onboarding")
-def onboarding(request: Request, author: str = "") -> Response:
-    if request.state.user is None:
-        return RedirectResponse("/login?next=/onboarding", status_code=303)
-    user = _user(request)
+def onboarding(request: Request, user: PageUser, author: str = "") -> Response:
     candidates = []
     if author.strip():
         # Each exact name with its papers: the user ticks the ones that are theirs.
@@ -67,29 +59,25 @@ def onboarding(request: Request, author: str = "") -> Response:
     return _onboarding(request, user, author_query=author, candidates=candidates)
 
 
-@router.post("/onboarding/papers")
-def add_papers(request: Request, csrf_token: Annotated[str, Form()] = "",
+@router.post("/onboarding/papers", dependencies=[CSRF_FORM])
+def add_papers(request: Request, user: FeedUser,
                paper: Annotated[list[str] | None, Form()] = None) -> Response:
-    user = _user(request, csrf_token, check=True)
     # Ticked boxes carry store ids; anything else (a forged 0, -1 or 1e23) is no paper.
     ids = [int(p) for p in paper or [] if p.isascii() and p.isdigit() and len(p) < 19]
     added = profile.add_papers(_views(request).catalog.store, user.id, ids)
     return _onboarding(request, user, message=f"{added} papers added to your profile")
 
 
-@router.post("/onboarding/arxiv")
-def add_arxiv(request: Request, csrf_token: Annotated[str, Form()] = "",
+@router.post("/onboarding/arxiv", dependencies=[CSRF_FORM])
+def add_arxiv(request: Request, user: FeedUser,
               ids: Annotated[str, Form(max_length=20_000)] = "") -> Response:
-    user = _user(request, csrf_token, check=True)
     added = profile.add_arxiv_ids(_views(request).catalog.store, user.id, ids)
     return _onboarding(request, user, message=added.message())
 
 
-@router.post("/onboarding/follow")
-def follow(request: Request, csrf_token: Annotated[str, Form()] = "",
-           kind: Annotated[str, Form()] = "", value: Annotated[str, Form(max_length=200)] = ""
-           ) -> Response:
-    user = _user(request, csrf_token, check=True)
+@router.post("/onboarding/follow", dependencies=[CSRF_FORM])
+def follow(request: Request, user: FeedUser, kind: Annotated[str, Form()] = "",
+           value: Annotated[str, Form(max_length=200)] = "") -> Response:
     try:
         _library(request).follow(user.id, kind, value)
     except ValueError as exc:
@@ -97,27 +85,20 @@ def follow(request: Request, csrf_token: Annotated[str, Form()] = "",
     return RedirectResponse("/onboarding", status_code=303)
 
 
-@router.post("/onboarding/unfollow/{follow_id}")
-def unfollow(request: Request, follow_id: int, csrf_token: Annotated[str, Form()] = ""
-             ) -> Response:
-    user = _user(request, csrf_token, check=True)
+@router.post("/onboarding/unfollow/{follow_id}", dependencies=[CSRF_FORM])
+def unfollow(request: Request, user: FeedUser, follow_id: int) -> Response:
     _library(request).unfollow(user.id, follow_id)
     return RedirectResponse("/onboarding", status_code=303)
 
 
-@router.post("/onboarding/own/{paper_id}/remove")
-def remove_own(request: Request, paper_id: int, csrf_token: Annotated[str, Form()] = ""
-               ) -> Response:
-    user = _user(request, csrf_token, check=True)
+@router.post("/onboarding/own/{paper_id}/remove", dependencies=[CSRF_FORM])
+def remove_own(request: Request, user: FeedUser, paper_id: int) -> Response:
     profile.remove_paper(_views(request).catalog.store, user.id, paper_id)
     return RedirectResponse("/onboarding", status_code=303)
 
 
 @router.get("/feed")
-def feed(request: Request) -> Response:
-    if request.state.user is None:
-        return RedirectResponse("/login?next=/feed", status_code=303)
-    user = _user(request)
+def feed(request: Request, user: PageUser) -> Response:
     engine: Feed = request.app.state.feed
     picks = engine.picks(user.id, None, 20, False)
     briefs = {b.id: b for b in _views(request).papers([p.paper_id for p in picks],

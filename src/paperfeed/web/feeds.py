@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from paperfeed.accounts import Account
@@ -29,7 +29,7 @@ from paperfeed.feeds import (
 )
 from paperfeed.rank.picks import PickSource
 from paperfeed.settings import Settings
-from paperfeed.web.forms import check_csrf, require_user
+from paperfeed.web.deps import CSRF_FORM, LoggedIn, PageUser
 from paperfeed.web.pages import render, url_with
 from paperfeed.web.views import Views
 
@@ -42,6 +42,7 @@ PUBLIC_CACHE = "public, max-age=300"
 # A personal feed is the user's alone; a revocation should not wait on a shared cache.
 PRIVATE_CACHE = "private, max-age=300"
 NOT_FOUND = "no such feed"
+FeedsUser = Annotated[Account, Depends(LoggedIn("to manage your feeds"))]
 
 
 def _feeds(request: Request) -> Feeds:
@@ -194,17 +195,12 @@ def _page(request: Request, user: Account, status: int = 200, **context: Any) ->
 
 
 @router.get("/account/feeds")
-def feeds_page(request: Request) -> Response:
-    user: Account | None = request.state.user
-    if user is None:
-        return RedirectResponse("/login?next=/account/feeds", status_code=303)
+def feeds_page(request: Request, user: PageUser) -> Response:
     return _page(request, user)
 
 
-@router.post("/account/feeds/token")
-def create_feed_token(request: Request, csrf_token: Field = "") -> Response:
-    check_csrf(request, csrf_token)
-    user = require_user(request, "to manage your feeds")
+@router.post("/account/feeds/token", dependencies=[CSRF_FORM])
+def create_feed_token(request: Request, user: FeedsUser) -> Response:
     try:
         token = _feeds(request).create_token(user.id)
     except FeedError as exc:
@@ -216,20 +212,16 @@ def create_feed_token(request: Request, csrf_token: Field = "") -> Response:
     return response
 
 
-@router.post("/account/feeds/token/{token_id}/revoke")
-def revoke_feed_token(request: Request, token_id: int, csrf_token: Field = "") -> Response:
-    check_csrf(request, csrf_token)
-    user = require_user(request, "to manage your feeds")
+@router.post("/account/feeds/token/{token_id}/revoke", dependencies=[CSRF_FORM])
+def revoke_feed_token(request: Request, token_id: int, user: FeedsUser) -> Response:
     if not _feeds(request).revoke_token(user.id, token_id):
         raise HTTPException(404, "no such personal feed of yours")
     return RedirectResponse("/account/feeds", status_code=303)
 
 
-@router.post("/account/feeds/searches")
-def save_search(request: Request, name: Field = "", q: Field = "", category: Field = "",
-                csrf_token: Field = "") -> Response:
-    check_csrf(request, csrf_token)
-    user = require_user(request, "to manage your feeds")
+@router.post("/account/feeds/searches", dependencies=[CSRF_FORM])
+def save_search(request: Request, user: FeedsUser, name: Field = "", q: Field = "",
+                category: Field = "") -> Response:
     try:
         _feeds(request).save_search(user.id, name, q, category)
     except FeedError as exc:
@@ -238,10 +230,8 @@ def save_search(request: Request, name: Field = "", q: Field = "", category: Fie
     return RedirectResponse("/account/feeds", status_code=303)
 
 
-@router.post("/account/feeds/searches/{search_id}/delete")
-def delete_search(request: Request, search_id: int, csrf_token: Field = "") -> Response:
-    check_csrf(request, csrf_token)
-    user = require_user(request, "to manage your feeds")
+@router.post("/account/feeds/searches/{search_id}/delete", dependencies=[CSRF_FORM])
+def delete_search(request: Request, search_id: int, user: FeedsUser) -> Response:
     if not _feeds(request).delete_search(user.id, search_id):
         raise HTTPException(404, "no such saved search of yours")
     return RedirectResponse("/account/feeds", status_code=303)

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 import anyio.to_thread
-from fastapi import APIRouter, HTTPException, Path, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -23,8 +23,9 @@ from paperfeed.jobs import JobRunner, UploadError, queue_import
 from paperfeed.settings import Settings
 from paperfeed.store.jobs import ACTIVE, JobInfo, JobStore
 from paperfeed.web import schemas as s
-from paperfeed.web.app import SafeJSONResponse
-from paperfeed.web.forms import check_csrf, require_user
+from paperfeed.web.deps import LoggedIn, OptionalUser, require_user
+from paperfeed.web.forms import check_csrf
+from paperfeed.web.responses import SafeJSONResponse
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1", tags=["imports"], default_response_class=SafeJSONResponse)
@@ -44,7 +45,7 @@ def job_out(job: JobInfo) -> s.JobOut:
         "message": job.message, "created_at": job.created_at, "finished_at": job.finished_at})
 
 
-async def _upload(request: Request, target: str) -> Response:
+async def _upload(request: Request, who: Account | None, target: str) -> Response:
     settings: Settings = request.app.state.settings
     limit = settings.max_upload_bytes
     try:
@@ -57,7 +58,9 @@ async def _upload(request: Request, target: str) -> Response:
                                      f"{limit // (1024 * 1024)} MB an upload may have") from None
         raise HTTPException(422, f"form: {detail}") from None
     check_csrf(request, str(form.get("csrf_token") or ""))
-    user: Account = require_user(request, "to import papers")
+    # After the form is read and its token checked: an oversized or forged post is
+    # refused for that, logged in or not.
+    user = require_user(who, "to import papers")
     file, text = form.get("file"), form.get("text")
     if isinstance(file, UploadFile) and file.filename:
         content = await file.read(limit + 1)
@@ -82,15 +85,15 @@ async def _upload(request: Request, target: str) -> Response:
 
 
 @pages.post("/onboarding/import")
-async def import_to_profile(request: Request) -> Response:
+async def import_to_profile(request: Request, user: OptionalUser) -> Response:
     """A BibTeX file or pasted list: its papers become the user's own (the feed's seed)."""
-    return await _upload(request, "profile")
+    return await _upload(request, user, "profile")
 
 
 @pages.post("/library/import")
-async def import_to_library(request: Request) -> Response:
+async def import_to_library(request: Request, user: OptionalUser) -> Response:
     """A BibTeX file or pasted list: its papers are saved to the library with the tags."""
-    return await _upload(request, "library")
+    return await _upload(request, user, "library")
 
 
 def import_context(request: Request, user: Account) -> dict[str, Any]:
@@ -103,12 +106,12 @@ def import_context(request: Request, user: Account) -> dict[str, Any]:
 
 NOT_LOGGED_IN: dict[int | str, dict[str, object]] = {
     401: {"model": s.ErrorOut, "description": "Not logged in"}}
+JobsUser = Annotated[Account, Depends(LoggedIn("to see your imports", api=True))]
 
 
 @api.get("/jobs", response_model=list[s.JobOut], responses=NOT_LOGGED_IN)
-def my_jobs(request: Request) -> list[s.JobOut]:
+def my_jobs(request: Request, user: JobsUser) -> list[s.JobOut]:
     """Your newest background jobs (imports), newest first."""
-    user = require_user(request, "to see your imports", api=True)
     return [job_out(j) for j in job_store(request).for_user(user.id, limit=20)]
 
 
@@ -116,9 +119,9 @@ def my_jobs(request: Request) -> list[s.JobOut]:
          responses={**NOT_LOGGED_IN, 404: {"model": s.ErrorOut,
                                             "description": "No such job of yours"},
                     422: {"model": s.ErrorOut, "description": "Invalid job id"}})
-def my_job(request: Request, job_id: Annotated[int, Path(ge=1, le=2**62)]) -> s.JobOut:
+def my_job(request: Request, user: JobsUser,
+           job_id: Annotated[int, Path(ge=1, le=2**62)]) -> s.JobOut:
     """One of your jobs with its progress; another user's job is 404, as if absent."""
-    user = require_user(request, "to see your imports", api=True)
     job = job_store(request).get(job_id)
     if job is None or job.user_id != user.id:
         raise HTTPException(404, "no such job of yours")

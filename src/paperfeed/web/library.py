@@ -10,7 +10,7 @@ import re
 from email.utils import encode_rfc2231
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Header, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, Form, Header, HTTPException, Path, Query, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 
 from paperfeed.accounts import Account
@@ -18,10 +18,11 @@ from paperfeed.application.library import Library, LibraryError, Mine
 from paperfeed.sources.bibtex import write_bibtex
 from paperfeed.store.personal import clean_tags
 from paperfeed.web import schemas as s
-from paperfeed.web.app import SafeJSONResponse
-from paperfeed.web.forms import check_csrf, local_path, require_user
+from paperfeed.web.deps import LoggedIn, PageUser, check_csrf_unless_token
+from paperfeed.web.forms import local_path
 from paperfeed.web.imports import import_context
 from paperfeed.web.pages import render
+from paperfeed.web.responses import SafeJSONResponse
 from paperfeed.web.security import CSRF_HEADER
 from paperfeed.web.views import Views
 
@@ -45,41 +46,49 @@ def _views(request: Request) -> Views:
     return views
 
 
-def _user(request: Request, csrf: str | None) -> Account:
-    """The account making a write: bearer token, or session plus this browser's CSRF token."""
-    user = require_user(request, "to rate and save papers", api=True)
-    if not request.state.via_token:  # a bearer token is never sent by a browser on its own
-        check_csrf(request, csrf)
-    return user
-
-
 def _mine(mine: Mine) -> s.MineOut:
     return s.MineOut(paper_id=mine.paper_id, rating=mine.rating, saved=mine.saved,
                      tags=list(mine.tags))
 
 
 CsrfHeader = Annotated[str | None, Header(alias=CSRF_HEADER)]
+Reader = Annotated[Account, Depends(LoggedIn("to see your library", api=True))]
+_Rater = Annotated[Account, Depends(LoggedIn("to rate and save papers", api=True))]
+
+
+async def api_writer(request: Request, user: _Rater, token: CsrfHeader = None) -> Account:
+    """The account making a write: bearer token, or session plus the X-CSRF-Token header."""
+    check_csrf_unless_token(request, token)
+    return user
+
+
+async def form_writer(request: Request, user: _Rater,
+                      csrf_token: Annotated[str, Form()] = "") -> Account:
+    """The account making a write from a page's form: session plus the form's CSRF token."""
+    check_csrf_unless_token(request, csrf_token)
+    return user
+
+
+Writer = Annotated[Account, Depends(api_writer)]
+FormWriter = Annotated[Account, Depends(form_writer)]
 
 
 @api.put("/papers/{ref:path}/rating", response_model=s.MineOut, responses=AUTH)
-def rate(request: Request, ref: Ref, body: s.RatingIn, token: CsrfHeader = None) -> s.MineOut:
+def rate(request: Request, user: Writer, ref: Ref, body: s.RatingIn) -> s.MineOut:
     """Thumbs up (1) or down (-1) on a paper, or 0 to clear; the feed learns from it."""
-    user = _user(request, token)
     paper = _views(request).find(ref)
     return _mine(_library_of(request).rate(user.id, paper.id, body.value))
 
 
 @api.post("/library/{ref:path}", response_model=s.MineOut, responses=AUTH)
-def save(request: Request, ref: Ref, body: s.LibraryIn, token: CsrfHeader = None) -> s.MineOut:
+def save(request: Request, user: Writer, ref: Ref, body: s.LibraryIn) -> s.MineOut:
     """Save a paper to the library with tags (replaces the tags if already saved)."""
-    user = _user(request, token)
     paper = _views(request).find(ref)
     return _mine(_library_of(request).save(user.id, paper.id, body.tags))
 
 
 @api.delete("/library/{ref:path}", response_model=s.MineOut, responses=AUTH)
-def unsave(request: Request, ref: Ref, token: CsrfHeader = None) -> s.MineOut:
-    user = _user(request, token)
+def unsave(request: Request, user: Writer, ref: Ref) -> s.MineOut:
     paper = _views(request).find(ref)
     return _mine(_library_of(request).unsave(user.id, paper.id))
 
@@ -93,17 +102,16 @@ def _library(request: Request, user: Account, tag: str | None) -> list[s.Library
 
 
 @api.get("/library", response_model=list[s.LibraryItem], responses=AUTH)
-def library(request: Request,
+def library(request: Request, user: Reader,
             tag: Annotated[str | None, Query(max_length=40)] = None) -> list[s.LibraryItem]:
     """Your saved papers, newest first, optionally only those with a tag."""
-    return _library(request, require_user(request, "to see your library", api=True), tag)
+    return _library(request, user, tag)
 
 
 @pages.get("/library.bib")
-def library_bibtex(request: Request, tag: Annotated[str | None, Query(max_length=40)] = None
-                   ) -> Response:
+def library_bibtex(request: Request, user: Reader,
+                   tag: Annotated[str | None, Query(max_length=40)] = None) -> Response:
     """The library (or one tag of it) as a BibTeX file."""
-    user = require_user(request, "to see your library", api=True)
     saved = _library_of(request).saved(user.id, tag)
     papers = _views(request).catalog.store.get_many([x.paper_id for x in saved])
     name = f"paperfeed-{clean_tags([tag])[0] if tag and clean_tags([tag]) else 'library'}"
@@ -131,10 +139,8 @@ def attachment(filename: str) -> str:
 
 
 @pages.get("/library")
-def library_page(request: Request, tag: Annotated[str, Query(max_length=40)] = "") -> Response:
-    if request.state.user is None:
-        return RedirectResponse("/login?next=/library", status_code=303)
-    user: Account = request.state.user
+def library_page(request: Request, user: PageUser,
+                 tag: Annotated[str, Query(max_length=40)] = "") -> Response:
     items = _library(request, user, tag or None)
     all_tags = _library_of(request).tags(user.id)
     return render(request, "library.html", {
@@ -143,11 +149,10 @@ def library_page(request: Request, tag: Annotated[str, Query(max_length=40)] = "
 
 
 @pages.post("/papers/{ref:path}/mine")
-def mine_form(request: Request, ref: str, csrf_token: Annotated[str, Form()] = "",
-              do: Annotated[str, Form()] = "", tags: Annotated[str, Form(max_length=800)] = "",
+def mine_form(request: Request, user: FormWriter, ref: str, do: Annotated[str, Form()] = "",
+              tags: Annotated[str, Form(max_length=800)] = "",
               next: Annotated[str, Form()] = "") -> Response:
     """The paper page's rate / save / unsave buttons, without JavaScript."""
-    user = _user(request, csrf_token)
     paper = _views(request).find(ref)
     try:
         _library_of(request).act(user.id, paper.id, do, tags.split(","))

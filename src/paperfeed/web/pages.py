@@ -16,8 +16,9 @@ from fastapi.templating import Jinja2Templates
 
 from paperfeed.store.personal import Personal
 from paperfeed.web import schemas as s
-from paperfeed.web.app import SafeJSONResponse
-from paperfeed.web.forms import check_csrf, local_path
+from paperfeed.web.deps import CSRF_FORM, OptionalUser, user_of
+from paperfeed.web.forms import local_path
+from paperfeed.web.responses import SafeJSONResponse
 from paperfeed.web.security import CSRF_FIELD, Guard
 from paperfeed.web.views import Views
 from paperfeed.web.votes import cast_vote
@@ -34,7 +35,7 @@ def render(request: Request, template: str, context: dict[str, Any], status: int
     guard: Guard = request.app.state.guard
     browser = request.state.browser
     base = {"csrf_token": guard.csrf_token(browser) if browser else "", "csrf_field": CSRF_FIELD,
-            "user": request.state.user,
+            "user": user_of(request),
             "path": request.url.path, "full_path": _full_path(request)}
     return templates.TemplateResponse(request, template, {**base, **context}, status_code=status)
 
@@ -119,27 +120,25 @@ def search(
 
 
 @router.get("/papers/{ref:path}")
-def paper(request: Request, ref: str) -> Response:
+def paper(request: Request, ref: str, user: OptionalUser) -> Response:
     views = _views(request)
     detail = views.paper(ref, request.state.voter)
     related = views.related(ref, 8, request.state.voter)
     mine = None
-    if request.state.user is not None:
+    if user is not None:
         personal = Personal(views.catalog.store)
-        rating, saved = personal.states(request.state.user.id, [detail.id]).get(
-            detail.id, (0, False))
-        tags = next((x.tags for x in personal.library(request.state.user.id)
+        rating, saved = personal.states(user.id, [detail.id]).get(detail.id, (0, False))
+        tags = next((x.tags for x in personal.library(user.id)
                      if x.paper_id == detail.id), ())
         mine = {"rating": rating, "saved": saved, "tags": ", ".join(tags)}
     return render(request, "paper.html", {"paper": detail, "related": related, "nav": "",
                                           "mine": mine})
 
 
-@router.post("/papers/{ref:path}/vote")
-def vote(request: Request, ref: str, csrf_token: Annotated[str, Form()] = "",
+@router.post("/papers/{ref:path}/vote", dependencies=[CSRF_FORM])
+def vote(request: Request, ref: str, user: OptionalUser,
          direction: Annotated[str, Form()] = "up", next: Annotated[str, Form()] = "") -> Response:
-    check_csrf(request, csrf_token)
-    result = cast_vote(request, ref, request.state.voter, up=direction != "undo")
+    result = cast_vote(request, ref, request.state.voter, user, up=direction != "undo")
     if "application/json" in request.headers.get("accept", ""):
         return SafeJSONResponse(result.model_dump(mode="json"))
     # Only local paths: an open redirect would let another site borrow our address.

@@ -24,26 +24,25 @@ ANONYMOUS_PER_HOUR = 30  # votes (and take-backs) from one address: more than a 
 ACCOUNT_PER_HOUR = 300
 
 
-def vote_client(request: Request) -> str:
+def vote_client(request: Request, user: Account | None) -> str:
     """Who a vote counts for: the account, else the client's address (hashed)."""
-    user: Account | None = request.state.user
     if user is not None:
         return f"user:{user.id}"
     guard: Guard = request.app.state.guard
     return guard.client_key(request.client.host if request.client else "unknown")
 
 
-def cast_vote(request: Request, ref: str, voter: str | None, *, up: bool) -> s.VoteOut:
-    """Vote (or take the vote back) after the policy and rate checks; raises 401, 403 or
-    429 (with Retry-After) with a message saying why."""
+def cast_vote(request: Request, ref: str, voter: str | None, user: Account | None, *,
+              up: bool) -> s.VoteOut:
+    """`user` (None when logged out) votes as `voter`, or takes the vote back, after the
+    policy and rate checks; raises 401, 403 or 429 (with Retry-After) saying why."""
     settings: Settings = request.app.state.settings
-    user: Account | None = request.state.user
     if settings.votes == "accounts" and user is None:
         raise HTTPException(401, "log in to vote: this paperfeed counts the votes of accounts "
                                  "only", headers={"WWW-Authenticate": "Bearer"})
     if voter is None:
         raise HTTPException(403, "voting needs the pf_voter cookie (GET /api/v1/session)")
-    client = vote_client(request)
+    client = vote_client(request, user)
     views: Views = request.app.state.views
     limit = ACCOUNT_PER_HOUR if user is not None else ANONYMOUS_PER_HOUR
     hit = RateLimits(views.catalog.store).hit(f"vote:{client}", limit=limit, window=WINDOW)
