@@ -295,6 +295,12 @@ class Store:
             "read-only mount or another user's folder): reading works, writing does not; "
             "run writing commands as its owner")
 
+    @property
+    def embedded(self) -> bool:
+        """Whether the database is a file in this process (SQLite): a read costs
+        microseconds, not a round trip to a server."""
+        return self.engine.dialect.name == "sqlite"
+
     def require_writable(self, action: str = "") -> None:
         """Raise ReadOnlyStoreError (naming `action`) when the store is read-only."""
         if self.read_only:

@@ -14,10 +14,9 @@ from pydantic import BaseModel, Field
 from paperfeed.cards.facets import CardFilter
 from paperfeed.cards.model import Kind
 from paperfeed.web import schemas as s
-from paperfeed.web.deps import OptionalUser
+from paperfeed.web.deps import OptionalUser, views_of
 from paperfeed.web.responses import SafeJSONResponse
 from paperfeed.web.security import CSRF_HEADER, VOTER_COOKIE, Guard
-from paperfeed.web.views import Views
 from paperfeed.web.votes import cast_vote
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -37,10 +36,6 @@ Category = Annotated[str | None, Query(max_length=64, description="e.g. cs.CV")]
 Ref = Annotated[str, Path(max_length=200,
                           description="arXiv id (any version), store id or DOI")]
 
-
-def _views(request: Request) -> Views:
-    views: Views = request.app.state.views
-    return views
 
 
 def _voter(request: Request) -> str | None:
@@ -69,19 +64,19 @@ def cached(request: Request, payload: BaseModel | Sequence[BaseModel]) -> Respon
 
 @router.get("/health", response_model=s.HealthOut)
 def health(request: Request) -> Response:
-    return SafeJSONResponse({"status": "ok", "papers": _views(request).catalog.store.count()},
+    return SafeJSONResponse({"status": "ok", "papers": views_of(request).catalog.store.count()},
                             headers={"Cache-Control": "no-store"})
 
 
 @router.get("/stats", response_model=s.StatsOut, responses=READ)
 def stats(request: Request) -> Response:
     """Counts, date range, index state and harvester checkpoints."""
-    return cached(request, _views(request).stats())
+    return cached(request, views_of(request).stats())
 
 
 @router.get("/categories", response_model=list[s.CategoryCount], responses=READ)
 def categories(request: Request) -> Response:
-    return cached(request, _views(request).categories())
+    return cached(request, views_of(request).categories())
 
 
 @router.get("/daily", response_model=s.DailyOut, responses=READ)
@@ -95,7 +90,7 @@ def daily(
     per_page: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> Response:
     """Papers by listing day (or the week or month around it), most voted first."""
-    return cached(request, _views(request).daily(
+    return cached(request, views_of(request).daily(
         day, view=view, category=category, page=page, per_page=per_page,
         voter=_voter(request)))
 
@@ -106,7 +101,7 @@ def trending(
     per_page: Annotated[int, Query(ge=1, le=100)] = 30,
 ) -> Response:
     """Papers listed in the window, by votes that halve in weight every 36 hours."""
-    return cached(request, _views(request).trending(
+    return cached(request, views_of(request).trending(
         window, page=page, per_page=per_page, voter=_voter(request)))
 
 
@@ -143,7 +138,7 @@ def search(
                         has={} if has_code is None else {"code": has_code})
     # No words and no facet: no results (like the search page before anything is typed).
     query = " ".join(x for x in (q.strip(), facets.describe()) if x)
-    return cached(request, _views(request).search(
+    return cached(request, views_of(request).search(
         query, date_from=date_from, date_to=date_to, category=category, author=author,
         sort=sort, mode=mode, page=page, per_page=per_page, voter=_voter(request)))
 
@@ -159,7 +154,7 @@ def _values(values: list[str] | None) -> tuple[str, ...]:
 def datasets(request: Request, prefix: Annotated[str, Query(max_length=200)] = "",
              limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Response:
     """Datasets and benchmarks named by most papers' cards."""
-    return cached(request, _views(request).facets("dataset", prefix=prefix, limit=limit))
+    return cached(request, views_of(request).facets("dataset", prefix=prefix, limit=limit))
 
 
 @router.get("/datasets/{name:path}", response_model=s.FacetOut, responses=READ)
@@ -167,7 +162,7 @@ def dataset_page(request: Request, name: Annotated[str, Path(max_length=200)], p
                  per_page: Annotated[int, Query(ge=1, le=100)] = 50) -> Response:
     """The papers naming a dataset, newest first, with the figures they report on it and the
     sentence each figure came from: an extracted leaderboard."""
-    return cached(request, _views(request).facet("dataset", name, page=page, per_page=per_page,
+    return cached(request, views_of(request).facet("dataset", name, page=page, per_page=per_page,
                                                  voter=_voter(request)))
 
 
@@ -175,33 +170,33 @@ def dataset_page(request: Request, name: Annotated[str, Path(max_length=200)], p
 def tasks(request: Request, prefix: Annotated[str, Query(max_length=200)] = "",
           limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Response:
     """Tasks named by most papers' cards."""
-    return cached(request, _views(request).facets("task", prefix=prefix, limit=limit))
+    return cached(request, views_of(request).facets("task", prefix=prefix, limit=limit))
 
 
 @router.get("/tasks/{name:path}", response_model=s.FacetOut, responses=READ)
 def task_page(request: Request, name: Annotated[str, Path(max_length=200)], page: Page = 1,
               per_page: Annotated[int, Query(ge=1, le=100)] = 50) -> Response:
     """The papers naming a task, newest first, with their headline figures."""
-    return cached(request, _views(request).facet("task", name, page=page, per_page=per_page,
+    return cached(request, views_of(request).facet("task", name, page=page, per_page=per_page,
                                                  voter=_voter(request)))
 
 
 @router.get("/papers/{ref:path}/related", response_model=list[s.PaperBrief], responses=READ)
 def related(request: Request, ref: Ref,
             k: Annotated[int, Query(ge=1, le=50)] = 10) -> Response:
-    return cached(request, _views(request).related(ref, k, _voter(request)))
+    return cached(request, views_of(request).related(ref, k, _voter(request)))
 
 
 @router.get("/papers/{ref:path}", response_model=s.PaperDetail, responses=READ)
 def paper(request: Request, ref: Ref) -> Response:
-    return cached(request, _views(request).paper(ref, _voter(request)))
+    return cached(request, views_of(request).paper(ref, _voter(request)))
 
 
 @router.get("/authors", response_model=list[s.AuthorMatch], responses=READ)
 def find_authors(request: Request,
                  q: Annotated[str, Query(min_length=1, max_length=200)]) -> Response:
     """Authors whose name has every word of `q` as a word prefix, most papers first."""
-    return cached(request, _views(request).find_authors(q))
+    return cached(request, views_of(request).find_authors(q))
 
 
 @router.get("/authors/{key:path}", response_model=s.AuthorOut, responses=READ)
@@ -213,7 +208,7 @@ def author(
     per_page: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> Response:
     """One exact author name: papers, co-authors, active periods, co-author groups."""
-    return cached(request, _views(request).author(
+    return cached(request, views_of(request).author(
         key, group=group, page=page, per_page=per_page, voter=_voter(request)))
 
 

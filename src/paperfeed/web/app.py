@@ -5,11 +5,11 @@ from __future__ import annotations
 import gc
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import anyio.to_thread
@@ -60,6 +60,7 @@ from paperfeed.web.views import Views
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
+T = TypeVar("T")
 # Every router of the app, in the order they are matched (pages.py's catch-alls last).
 ROUTERS: tuple[APIRouter, ...] = (
     api_router, library_api, imports_api, imports_pages, account_router, library_pages,
@@ -122,8 +123,10 @@ class IdentityAndHeaders:
         user, via_token, session_id = None, False, None
         auth = conn.headers.get("authorization", "")
         if auth[:7].lower() == "bearer ":
-            user, via_token = self.accounts.account_for_token(auth[7:].strip()), True
-        elif (live := self.accounts.sessions.find(conn.cookies.get(SESSION_COOKIE))) is not None:
+            user, via_token = await self._read(self.accounts.account_for_token,
+                                               auth[7:].strip()), True
+        elif (live := await self._read(self.accounts.sessions.find,
+                                       conn.cookies.get(SESSION_COOKIE))) is not None:
             # No row, no session: log-out, a password change or a reset deleted it.
             user, session_id = live.account, live.id
             if live.stale and not self.accounts.store.read_only:  # nothing to record there
@@ -144,6 +147,15 @@ class IdentityAndHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+    async def _read(self, lookup: Callable[[str], T | None], key: str | None) -> T | None:
+        """One indexed read: inline on SQLite (cheaper than a thread hop), in a worker
+        thread on a database server, whose round trip must not hold up the event loop."""
+        if not key:
+            return None
+        if self.accounts.store.embedded:
+            return lookup(key)
+        return await anyio.to_thread.run_sync(lookup, key)
 
 
 def create_app(catalog: Catalog, *, warm_up: bool = True, settings: Settings | None = None,

@@ -28,8 +28,10 @@ from fastapi import Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from paperfeed.accounts import Account, Accounts
+from paperfeed.application.library import Library
 from paperfeed.store import Store
 from paperfeed.web.forms import check_csrf
+from paperfeed.web.views import Views
 
 
 def user_of(request: Request) -> Account | None:
@@ -129,3 +131,14 @@ async def app_store(accounts: AccountsDep) -> Store:
 
 
 StoreDep = Annotated[Store, Depends(app_store)]
+
+
+def views_of(request: Request) -> Views:
+    """The app's read side (search, pages, papers), made once at start-up."""
+    views: Views = request.app.state.views
+    return views
+
+
+def library_of(request: Request) -> Library:
+    """The library use cases (rate, save, follow) over the app's store."""
+    return Library(views_of(request).catalog.store)

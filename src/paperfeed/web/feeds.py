@@ -29,9 +29,8 @@ from paperfeed.feeds import (
 )
 from paperfeed.rank.picks import PickSource
 from paperfeed.settings import Settings
-from paperfeed.web.deps import CSRF_FORM, LoggedIn, PageUser
+from paperfeed.web.deps import CSRF_FORM, LoggedIn, PageUser, views_of
 from paperfeed.web.pages import render, url_with
-from paperfeed.web.views import Views
 
 router = APIRouter(include_in_schema=False)
 
@@ -46,8 +45,7 @@ FeedsUser = Annotated[Account, Depends(LoggedIn("to manage your feeds"))]
 
 
 def _feeds(request: Request) -> Feeds:
-    views: Views = request.app.state.views
-    return Feeds(views.catalog)
+    return Feeds(views_of(request).catalog)
 
 
 def _picks(request: Request) -> PickSource:

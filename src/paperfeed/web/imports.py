@@ -23,7 +23,7 @@ from paperfeed.jobs import JobRunner, UploadError, queue_import
 from paperfeed.settings import Settings
 from paperfeed.store.jobs import ACTIVE, JobInfo, JobStore
 from paperfeed.web import schemas as s
-from paperfeed.web.deps import LoggedIn, OptionalUser, require_user
+from paperfeed.web.deps import LoggedIn, OptionalUser, require_user, views_of
 from paperfeed.web.forms import check_csrf
 from paperfeed.web.responses import SafeJSONResponse
 
@@ -34,7 +34,7 @@ RETURN = {"profile": "/onboarding", "library": "/library"}
 
 
 def job_store(request: Request) -> JobStore:
-    return JobStore(request.app.state.views.catalog.store)
+    return JobStore(views_of(request).catalog.store)
 
 
 def job_out(job: JobInfo) -> s.JobOut:

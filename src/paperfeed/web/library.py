@@ -14,17 +14,22 @@ from fastapi import APIRouter, Depends, Form, Header, HTTPException, Path, Query
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 
 from paperfeed.accounts import Account
-from paperfeed.application.library import Library, LibraryError, Mine
+from paperfeed.application.library import LibraryError, Mine
 from paperfeed.sources.bibtex import write_bibtex
 from paperfeed.store.personal import clean_tags
 from paperfeed.web import schemas as s
-from paperfeed.web.deps import LoggedIn, PageUser, check_csrf_unless_token
+from paperfeed.web.deps import (
+    LoggedIn,
+    PageUser,
+    check_csrf_unless_token,
+    library_of,
+    views_of,
+)
 from paperfeed.web.forms import local_path
 from paperfeed.web.imports import import_context
 from paperfeed.web.pages import render
 from paperfeed.web.responses import SafeJSONResponse
 from paperfeed.web.security import CSRF_HEADER
-from paperfeed.web.views import Views
 
 api = APIRouter(prefix="/api/v1", tags=["library"], default_response_class=SafeJSONResponse)
 pages = APIRouter(include_in_schema=False)
@@ -36,14 +41,6 @@ AUTH: dict[int | str, dict[str, Any]] = {
     422: {"model": s.ErrorOut, "description": "Invalid body"},
 }
 
-
-def _library_of(request: Request) -> Library:
-    return Library(_views(request).catalog.store)
-
-
-def _views(request: Request) -> Views:
-    views: Views = request.app.state.views
-    return views
 
 
 def _mine(mine: Mine) -> s.MineOut:
@@ -76,26 +73,26 @@ FormWriter = Annotated[Account, Depends(form_writer)]
 @api.put("/papers/{ref:path}/rating", response_model=s.MineOut, responses=AUTH)
 def rate(request: Request, user: Writer, ref: Ref, body: s.RatingIn) -> s.MineOut:
     """Thumbs up (1) or down (-1) on a paper, or 0 to clear; the feed learns from it."""
-    paper = _views(request).find(ref)
-    return _mine(_library_of(request).rate(user.id, paper.id, body.value))
+    paper = views_of(request).find(ref)
+    return _mine(library_of(request).rate(user.id, paper.id, body.value))
 
 
 @api.post("/library/{ref:path}", response_model=s.MineOut, responses=AUTH)
 def save(request: Request, user: Writer, ref: Ref, body: s.LibraryIn) -> s.MineOut:
     """Save a paper to the library with tags (replaces the tags if already saved)."""
-    paper = _views(request).find(ref)
-    return _mine(_library_of(request).save(user.id, paper.id, body.tags))
+    paper = views_of(request).find(ref)
+    return _mine(library_of(request).save(user.id, paper.id, body.tags))
 
 
 @api.delete("/library/{ref:path}", response_model=s.MineOut, responses=AUTH)
 def unsave(request: Request, user: Writer, ref: Ref) -> s.MineOut:
-    paper = _views(request).find(ref)
-    return _mine(_library_of(request).unsave(user.id, paper.id))
+    paper = views_of(request).find(ref)
+    return _mine(library_of(request).unsave(user.id, paper.id))
 
 
 def _library(request: Request, user: Account, tag: str | None) -> list[s.LibraryItem]:
-    saved = _library_of(request).saved(user.id, tag)
-    briefs = {b.id: b for b in _views(request).papers([x.paper_id for x in saved],
+    saved = library_of(request).saved(user.id, tag)
+    briefs = {b.id: b for b in views_of(request).papers([x.paper_id for x in saved],
                                                       request.state.voter)}
     return [s.LibraryItem(paper=briefs[x.paper_id], tags=list(x.tags), saved_at=x.saved_at)
             for x in saved if x.paper_id in briefs]
@@ -112,8 +109,8 @@ def library(request: Request, user: Reader,
 def library_bibtex(request: Request, user: Reader,
                    tag: Annotated[str | None, Query(max_length=40)] = None) -> Response:
     """The library (or one tag of it) as a BibTeX file."""
-    saved = _library_of(request).saved(user.id, tag)
-    papers = _views(request).catalog.store.get_many([x.paper_id for x in saved])
+    saved = library_of(request).saved(user.id, tag)
+    papers = views_of(request).catalog.store.get_many([x.paper_id for x in saved])
     name = f"paperfeed-{clean_tags([tag])[0] if tag and clean_tags([tag]) else 'library'}"
     return PlainTextResponse(write_bibtex([p.record for p in papers]),
                              media_type="application/x-bibtex",
@@ -142,7 +139,7 @@ def attachment(filename: str) -> str:
 def library_page(request: Request, user: PageUser,
                  tag: Annotated[str, Query(max_length=40)] = "") -> Response:
     items = _library(request, user, tag or None)
-    all_tags = _library_of(request).tags(user.id)
+    all_tags = library_of(request).tags(user.id)
     return render(request, "library.html", {
         "items": items, "tag": tag, "tags": all_tags, "nav": "library",
         **import_context(request, user)})
@@ -153,9 +150,9 @@ def mine_form(request: Request, user: FormWriter, ref: str, do: Annotated[str, F
               tags: Annotated[str, Form(max_length=800)] = "",
               next: Annotated[str, Form()] = "") -> Response:
     """The paper page's rate / save / unsave buttons, without JavaScript."""
-    paper = _views(request).find(ref)
+    paper = views_of(request).find(ref)
     try:
-        _library_of(request).act(user.id, paper.id, do, tags.split(","))
+        library_of(request).act(user.id, paper.id, do, tags.split(","))
     except LibraryError as exc:
         raise HTTPException(422, str(exc)) from None
     target = local_path(next, paper_url(ref))

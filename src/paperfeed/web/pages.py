@@ -16,11 +16,10 @@ from fastapi.templating import Jinja2Templates
 
 from paperfeed.store.personal import Personal
 from paperfeed.web import schemas as s
-from paperfeed.web.deps import CSRF_FORM, OptionalUser, user_of
+from paperfeed.web.deps import CSRF_FORM, OptionalUser, user_of, views_of
 from paperfeed.web.forms import local_path
 from paperfeed.web.responses import SafeJSONResponse
 from paperfeed.web.security import CSRF_FIELD, Guard
-from paperfeed.web.views import Views
 from paperfeed.web.votes import cast_vote
 
 router = APIRouter(include_in_schema=False)
@@ -44,10 +43,6 @@ def _full_path(request: Request) -> str:
     query = request.url.query
     return request.url.path + (f"?{query}" if query else "")
 
-
-def _views(request: Request) -> Views:
-    views: Views = request.app.state.views
-    return views
 
 
 def _day(value: str, field: str, errors: list[str]) -> date | None:
@@ -74,9 +69,9 @@ def daily(request: Request, day: Annotated[str, Query(alias="date", max_length=2
           view: s.View = "day", category: Text = "", page: Page = 1) -> Response:
     errors: list[str] = []
     chosen = _day(day, "date", errors)
-    out = _views(request).daily(chosen, view=view, category=category or None, page=page,
+    out = views_of(request).daily(chosen, view=view, category=category or None, page=page,
                                 voter=request.state.voter)
-    categories = _views(request).categories()[:40]
+    categories = views_of(request).categories()[:40]
     params = {"view": view, "category": category}
     return render(request, "daily.html", {
         "daily": out, "errors": errors, "categories": categories, "nav": "daily",
@@ -86,7 +81,7 @@ def daily(request: Request, day: Annotated[str, Query(alias="date", max_length=2
 
 @router.get("/trending")
 def trending(request: Request, window: s.View = "week", page: Page = 1) -> Response:
-    out = _views(request).trending(window, page=page, voter=request.state.voter)
+    out = views_of(request).trending(window, page=page, voter=request.state.voter)
     return render(request, "trending.html", {
         "trending": out, "nav": "trending",
         "link": lambda **kw: url_with("/trending", {"window": window, **kw}),
@@ -105,7 +100,7 @@ def search(
     start, end = _day(date_from, "from", errors), _day(date_to, "to", errors)
     out = None
     if q.strip() and not errors:
-        out = _views(request).search(
+        out = views_of(request).search(
             q, date_from=start, date_to=end, category=category.strip() or None,
             author=author.strip() or None, sort=sort, mode=mode, page=page,
             voter=request.state.voter)
@@ -114,14 +109,14 @@ def search(
               "mode": mode if mode != "hybrid" else ""}
     return render(request, "search.html", {
         "q": q, "form": params, "sort": sort, "mode": mode, "result": out, "errors": errors,
-        "nav": "search", "categories": _views(request).categories()[:60],
+        "nav": "search", "categories": views_of(request).categories()[:60],
         "link": lambda **kw: url_with("/search", {**params, **kw}),
     })
 
 
 @router.get("/papers/{ref:path}")
 def paper(request: Request, ref: str, user: OptionalUser) -> Response:
-    views = _views(request)
+    views = views_of(request)
     detail = views.paper(ref, request.state.voter)
     related = views.related(ref, 8, request.state.voter)
     mine = None
@@ -148,14 +143,14 @@ def vote(request: Request, ref: str, user: OptionalUser,
 
 @router.get("/authors")
 def authors(request: Request, q: Text = "") -> Response:
-    matches = _views(request).find_authors(q, limit=50) if q.strip() else []
+    matches = views_of(request).find_authors(q, limit=50) if q.strip() else []
     return render(request, "authors.html", {"q": q, "matches": matches, "nav": "authors"})
 
 
 @router.get("/authors/{key:path}")
 def author(request: Request, key: str, group: Annotated[int | None, Query(ge=0, le=100)] = None,
            page: Page = 1) -> Response:
-    out = _views(request).author(key, group=group, page=page, voter=request.state.voter)
+    out = views_of(request).author(key, group=group, page=page, voter=request.state.voter)
     return render(request, "author.html", {
         "author": out, "group": group, "nav": "authors",
         "link": lambda **kw: url_with(f"/authors/{quote(out.key, safe='')}",
@@ -167,7 +162,7 @@ def author(request: Request, key: str, group: Annotated[int | None, Query(ge=0, 
 @router.get("/tasks")
 def facet_list(request: Request, prefix: Text = "") -> Response:
     facet: s.Facet = "dataset" if request.url.path.startswith("/datasets") else "task"
-    items = _views(request).facets(facet, prefix=prefix.strip(), limit=300)
+    items = views_of(request).facets(facet, prefix=prefix.strip(), limit=300)
     return render(request, "facets.html", {
         "facet": facet, "title": "Datasets and benchmarks" if facet == "dataset" else "Tasks",
         "items": items, "prefix": prefix, "nav": f"{facet}s"})
@@ -177,7 +172,7 @@ def facet_list(request: Request, prefix: Text = "") -> Response:
 @router.get("/tasks/{name:path}")
 def facet_page(request: Request, name: str, page: Page = 1) -> Response:
     facet: s.Facet = "dataset" if request.url.path.startswith("/datasets/") else "task"
-    out = _views(request).facet(facet, name[:200], page=page, voter=request.state.voter)
+    out = views_of(request).facet(facet, name[:200], page=page, voter=request.state.voter)
     return render(request, "facet.html", {
         "out": out, "nav": f"{facet}s",
         "link": lambda **kw: url_with(f"/{facet}s/{quote(out.name, safe='')}", kw),
@@ -186,4 +181,4 @@ def facet_page(request: Request, name: str, page: Page = 1) -> Response:
 
 @router.get("/stats")
 def stats(request: Request) -> Response:
-    return render(request, "stats.html", {"stats": _views(request).stats(), "nav": "stats"})
+    return render(request, "stats.html", {"stats": views_of(request).stats(), "nav": "stats"})

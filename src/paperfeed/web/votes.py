@@ -16,8 +16,8 @@ from paperfeed.accounts import Account
 from paperfeed.settings import Settings
 from paperfeed.store.limits import RateLimits
 from paperfeed.web import schemas as s
+from paperfeed.web.deps import views_of
 from paperfeed.web.security import Guard
-from paperfeed.web.views import Views
 
 WINDOW = timedelta(hours=1)
 ANONYMOUS_PER_HOUR = 30  # votes (and take-backs) from one address: more than a reader casts
@@ -43,7 +43,7 @@ def cast_vote(request: Request, ref: str, voter: str | None, user: Account | Non
     if voter is None:
         raise HTTPException(403, "voting needs the pf_voter cookie (GET /api/v1/session)")
     client = vote_client(request, user)
-    views: Views = request.app.state.views
+    views = views_of(request)
     limit = ACCOUNT_PER_HOUR if user is not None else ANONYMOUS_PER_HOUR
     hit = RateLimits(views.catalog.store).hit(f"vote:{client}", limit=limit, window=WINDOW)
     if not hit.allowed:
