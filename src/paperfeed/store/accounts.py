@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from paperfeed.store import models as m
-from paperfeed.store.store import Store
+from paperfeed.store.store import Store, revoke_owned
 
 __all__ = ["Account", "AccountStore", "Credentials", "FoundSession", "SessionInfo",
            "TokenInfo"]
@@ -198,11 +198,7 @@ class AccountStore:
     def revoke_api_token(self, user_id: int, token_id: int, *, now: datetime) -> bool:
         """False when the token is not the user's or is revoked already."""
         with self._session() as s, s.begin():
-            token = s.get(m.ApiToken, token_id)
-            if token is None or token.user_id != user_id or token.revoked_at is not None:
-                return False
-            token.revoked_at = now
-            return True
+            return revoke_owned(s, m.ApiToken, token_id, user_id, now)
 
     def account_for_api_token(self, token_hash: str, *, now: datetime,
                               touch_every: timedelta) -> Account | None:

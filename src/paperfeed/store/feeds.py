@@ -15,7 +15,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from paperfeed.store import models_feeds as mf
-from paperfeed.store.store import Store
+from paperfeed.store.store import Store, revoke_owned
 
 __all__ = ["FeedStore", "FeedTokenInfo", "SavedSearchInfo"]
 
@@ -77,11 +77,7 @@ class FeedStore:
     def revoke_token(self, user_id: int, token_id: int, *, now: datetime) -> bool:
         """False when the token is not the user's or is revoked already."""
         with self._session() as s, s.begin():
-            token = s.get(mf.FeedToken, token_id)
-            if token is None or token.user_id != user_id or token.revoked_at is not None:
-                return False
-            token.revoked_at = now
-            return True
+            return revoke_owned(s, mf.FeedToken, token_id, user_id, now)
 
     def user_for_token(self, token_hash: str) -> int | None:
         """The user of an unrevoked token; None when it is unknown or revoked alike."""

@@ -878,6 +878,17 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def revoke_owned(session: Session, model: Any, row_id: int, user_id: int, now: datetime
+                 ) -> bool:
+    """Mark the user's row `row_id` of `model` (a token with `user_id` and `revoked_at`)
+    revoked; False when it is another user's, unknown or revoked already."""
+    row = session.get(model, row_id)
+    if row is None or row.user_id != user_id or row.revoked_at is not None:
+        return False
+    row.revoked_at = now
+    return True
+
+
 def _match(
     record: PaperRecord,
     by_arxiv: dict[str, _Entry],
