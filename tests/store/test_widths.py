@@ -106,7 +106,7 @@ def test_an_overlong_doi_or_arxiv_id_is_left_out_and_the_paper_kept(
     record = PaperRecord(title="Long ids", arxiv_id="a" * 70, arxiv_version=2, doi=doi,
                          provenance=(Provenance("bibtex", "refs.bib", 7),))
     store.add_papers([record, PaperRecord(title="Short ids", doi="10.1234/ok")])
-    assert "refs.bib:7: arxiv_id and doi longer than its column, left out" in caplog.text
+    assert "refs.bib:7: arxiv_id and doi too long for the store, left out" in caplog.text
     kept = store.find("1")
     assert kept is not None and kept.record.title == "Long ids"
     assert (kept.record.arxiv_id, kept.record.arxiv_version, kept.record.doi) == (

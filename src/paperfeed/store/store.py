@@ -244,7 +244,7 @@ def fit_record(record: PaperRecord) -> PaperRecord:
         dropped = [name for name, column in (("arxiv_id", m.Paper.arxiv_id),
                                               ("doi", m.Paper.doi))
                    if not _fits(getattr(record, name), column)]
-        log.warning("%s: %s longer than its column, left out",
+        log.warning("%s: %s too long for the store, left out",
                     _place(record.provenance[0] if record.provenance else None),
                     " and ".join(dropped))
         changes.update(dict.fromkeys(dropped))
