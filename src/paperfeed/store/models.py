@@ -17,12 +17,13 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    String,
     Text,
     UniqueConstraint,
     func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+
+from paperfeed.store.bounded import BoundedString, BoundedText
 
 
 class Base(DeclarativeBase):
@@ -35,15 +36,15 @@ class Paper(Base):
     __tablename__ = "papers"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    arxiv_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    arxiv_id: Mapped[str | None] = mapped_column(BoundedString(64), unique=True)
     arxiv_version: Mapped[int | None] = mapped_column(Integer)
-    doi: Mapped[str | None] = mapped_column(String(255), unique=True)
+    doi: Mapped[str | None] = mapped_column(BoundedString(255), unique=True)
     title: Mapped[str] = mapped_column(Text)
     title_derived: Mapped[bool] = mapped_column(Boolean, default=False)
-    title_key: Mapped[str] = mapped_column(String(512), index=True)
+    title_key: Mapped[str] = mapped_column(BoundedString(512), index=True)
     abstract: Mapped[str] = mapped_column(Text, default="")
     categories: Mapped[list[str]] = mapped_column(JSON, default=list)
-    primary_category: Mapped[str | None] = mapped_column(String(64), index=True)
+    primary_category: Mapped[str | None] = mapped_column(BoundedString(64), index=True)
     submitted: Mapped[date | None] = mapped_column(Date)
     updated: Mapped[date | None] = mapped_column(Date)
     first_listed: Mapped[date | None] = mapped_column(Date, index=True)
@@ -72,7 +73,7 @@ class PaperAuthor(Base):
     given: Mapped[str] = mapped_column(Text, default="")
     family: Mapped[str] = mapped_column(Text, default="")
     # Lower-cased, accent-folded "given family": the key for author look-ups.
-    name_key: Mapped[str] = mapped_column(String(255))
+    name_key: Mapped[str] = mapped_column(BoundedString(255))
 
 
 class PaperCategory(Base):
@@ -81,7 +82,7 @@ class PaperCategory(Base):
     paper_id: Mapped[int] = mapped_column(
         ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True
     )
-    category: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+    category: Mapped[str] = mapped_column(BoundedString(64), primary_key=True, index=True)
 
 
 class SourceId(Base):
@@ -96,8 +97,8 @@ class SourceId(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), index=True)
-    scheme: Mapped[str] = mapped_column(String(32))
-    value: Mapped[str] = mapped_column(String(512))
+    scheme: Mapped[str] = mapped_column(BoundedString(32))
+    value: Mapped[str] = mapped_column(BoundedString(512))
 
 
 class Provenance(Base):
@@ -108,15 +109,17 @@ class Provenance(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), index=True)
-    source: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(BoundedString(32))
     # Empty strings rather than NULL so the unique constraint holds on every dialect.
-    file: Mapped[str] = mapped_column(Text, default="")
+    # The file and record id are in the unique key: PostgreSQL caps an index entry at
+    # about 2,700 bytes, so each keeps at most 1,024 bytes of UTF-8.
+    file: Mapped[str] = mapped_column(BoundedText(max_bytes=1024), default="")
     line: Mapped[int] = mapped_column(Integer, default=0)
-    record_id: Mapped[str] = mapped_column(String(512), default="")
+    record_id: Mapped[str] = mapped_column(BoundedString(512, max_bytes=1024), default="")
     seen_at: Mapped[datetime] = mapped_column(DateTime)
     # Who brought the record: "operator" (CLI ingest), "harvest", or "user:<id>" (an
     # upload through the web app, a claim that never rewrites a shared record).
-    origin: Mapped[str] = mapped_column(String(64), default="operator",
+    origin: Mapped[str] = mapped_column(BoundedString(64), default="operator",
                                         server_default="operator")
 
 
@@ -131,10 +134,10 @@ class FieldOrigin(Base):
     paper_id: Mapped[int] = mapped_column(
         ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True
     )
-    source: Mapped[str] = mapped_column(String(32), primary_key=True)
-    origin: Mapped[str] = mapped_column(String(64), primary_key=True)
+    source: Mapped[str] = mapped_column(BoundedString(32), primary_key=True)
+    origin: Mapped[str] = mapped_column(BoundedString(64), primary_key=True)
     # Comma-separated field names ("title,abstract,authors,...").
-    fields: Mapped[str] = mapped_column(String(400))
+    fields: Mapped[str] = mapped_column(BoundedString(400))
     set_at: Mapped[datetime] = mapped_column(DateTime)
 
 
@@ -143,7 +146,7 @@ class HarvestState(Base):
 
     __tablename__ = "harvest_state"
 
-    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    key: Mapped[str] = mapped_column(BoundedString(255), primary_key=True)
     value: Mapped[dict[str, object]] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(DateTime)
 
@@ -153,7 +156,7 @@ class StoreMeta(Base):
 
     __tablename__ = "store_meta"
 
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(BoundedString(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
 
 
@@ -166,11 +169,11 @@ class Vote(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), index=True)
     # "browser:<random id>" until accounts exist, "user:<id>" after.
-    voter: Mapped[str] = mapped_column(String(128))
+    voter: Mapped[str] = mapped_column(BoundedString(128))
     created_at: Mapped[datetime] = mapped_column(DateTime, index=True)
     # Who cast it, for counting: "user:<id>" for an account, else a keyed hash of the
     # client's address, so one client's many browser cookies count once.
-    client: Mapped[str | None] = mapped_column(String(128))
+    client: Mapped[str | None] = mapped_column(BoundedString(128))
 
 
 # The day a paper is listed under: its arXiv listing day, else its submission date.
@@ -186,9 +189,9 @@ class User(Base):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    email: Mapped[str] = mapped_column(String(320), unique=True)  # lower-cased
-    name: Mapped[str] = mapped_column(String(200), default="")
-    password_hash: Mapped[str] = mapped_column(String(255))
+    email: Mapped[str] = mapped_column(BoundedString(320), unique=True)  # lower-cased
+    name: Mapped[str] = mapped_column(BoundedString(200), default="")
+    password_hash: Mapped[str] = mapped_column(BoundedString(255))
     session_epoch: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
@@ -200,8 +203,8 @@ class ApiToken(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    name: Mapped[str] = mapped_column(String(100))
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(BoundedString(100))
+    token_hash: Mapped[str] = mapped_column(BoundedString(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
@@ -214,7 +217,7 @@ class PasswordReset(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_hash: Mapped[str] = mapped_column(BoundedString(64), unique=True)
     expires_at: Mapped[datetime] = mapped_column(DateTime)
     used_at: Mapped[datetime | None] = mapped_column(DateTime)
 
@@ -226,7 +229,7 @@ class RateLimit(Base):
 
     __tablename__ = "rate_limits"
 
-    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    key: Mapped[str] = mapped_column(BoundedString(255), primary_key=True)
     window_start: Mapped[datetime] = mapped_column(DateTime)
     count: Mapped[int] = mapped_column(Integer)
 
@@ -239,7 +242,7 @@ class UserSession(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_hash: Mapped[str] = mapped_column(BoundedString(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     last_seen_at: Mapped[datetime] = mapped_column(DateTime)
     expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)
@@ -251,10 +254,10 @@ class PendingSignup(Base):
     __tablename__ = "pending_signups"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    email: Mapped[str] = mapped_column(String(320), index=True)
-    name: Mapped[str] = mapped_column(String(200), default="")
-    password_hash: Mapped[str] = mapped_column(String(255))
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    email: Mapped[str] = mapped_column(BoundedString(320), index=True)
+    name: Mapped[str] = mapped_column(BoundedString(200), default="")
+    password_hash: Mapped[str] = mapped_column(BoundedString(255))
+    token_hash: Mapped[str] = mapped_column(BoundedString(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     expires_at: Mapped[datetime] = mapped_column(DateTime)
 
@@ -268,8 +271,8 @@ class Job(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(32))
-    state: Mapped[str] = mapped_column(String(16), index=True)
+    kind: Mapped[str] = mapped_column(BoundedString(32))
+    state: Mapped[str] = mapped_column(BoundedString(16), index=True)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     progress: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     message: Mapped[str] = mapped_column(Text, default="")
@@ -326,8 +329,8 @@ class Follow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(16))  # category | keyword | author
-    value: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(BoundedString(16))  # category | keyword | author
+    value: Mapped[str] = mapped_column(BoundedString(200))
 
 
 class SeenPaper(UserPaper, Base):
@@ -335,5 +338,5 @@ class SeenPaper(UserPaper, Base):
 
     __tablename__ = "seen_papers"
 
-    channel: Mapped[str] = mapped_column(String(16))  # digest | feed
+    channel: Mapped[str] = mapped_column(BoundedString(16))  # digest | feed
     seen_at: Mapped[datetime] = mapped_column(DateTime)

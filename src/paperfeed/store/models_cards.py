@@ -9,9 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from paperfeed.store.bounded import BoundedString
 from paperfeed.store.models import Base
 
 
@@ -27,7 +28,7 @@ class CardRow(Base):
     version: Mapped[int] = mapped_column(Integer)
     paper_revision: Mapped[int] = mapped_column(Integer)
     name: Mapped[str | None] = mapped_column(Text)
-    kind: Mapped[str] = mapped_column(String(16), index=True)
+    kind: Mapped[str] = mapped_column(BoundedString(16), index=True)
     has_code: Mapped[bool] = mapped_column(Boolean, index=True)
     has_results: Mapped[bool] = mapped_column(Boolean)
     # tasks, datasets, results (with their sentences) and code_urls, as `Card.to_json` writes.
@@ -44,6 +45,6 @@ class CardFacet(Base):
     paper_id: Mapped[int] = mapped_column(
         ForeignKey("cards.paper_id", ondelete="CASCADE"), primary_key=True
     )
-    facet: Mapped[str] = mapped_column(String(16), primary_key=True)
-    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    facet: Mapped[str] = mapped_column(BoundedString(16), primary_key=True)
+    key: Mapped[str] = mapped_column(BoundedString(255), primary_key=True)
     value: Mapped[str] = mapped_column(Text)

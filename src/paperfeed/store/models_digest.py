@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from paperfeed.store.bounded import BoundedString
 from paperfeed.store.models import Base
 
 
@@ -21,7 +22,7 @@ class DigestSetting(Base):
 
     user_id: Mapped[int] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
-    frequency: Mapped[str] = mapped_column(String(16))  # daily | weekly | off
+    frequency: Mapped[str] = mapped_column(BoundedString(16))  # daily | weekly | off
     # Set by the one-click unsubscribe link (frequency is then "off"); cleared by choosing
     # daily or weekly again on the account page.
     unsubscribed_at: Mapped[datetime | None] = mapped_column(DateTime)
@@ -42,8 +43,8 @@ class DigestRun(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    period_key: Mapped[str] = mapped_column(String(32))
-    status: Mapped[str] = mapped_column(String(16))  # sending | sent | empty | dry-run
+    period_key: Mapped[str] = mapped_column(BoundedString(32))
+    status: Mapped[str] = mapped_column(BoundedString(16))  # sending | sent | empty | dry-run
     paper_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
-    message_id: Mapped[str | None] = mapped_column(String(255))
+    message_id: Mapped[str | None] = mapped_column(BoundedString(255))
     created_at: Mapped[datetime] = mapped_column(DateTime)

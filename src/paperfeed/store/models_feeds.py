@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String
+from sqlalchemy import DateTime, ForeignKey, Integer
 from sqlalchemy.orm import Mapped, mapped_column
 
+from paperfeed.store.bounded import BoundedString
 from paperfeed.store.models import Base
 
 
@@ -22,7 +23,7 @@ class FeedToken(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_hash: Mapped[str] = mapped_column(BoundedString(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
 
@@ -36,8 +37,8 @@ class SavedSearch(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    name: Mapped[str] = mapped_column(String(100))
-    query: Mapped[str] = mapped_column(String(500))
-    category: Mapped[str | None] = mapped_column(String(64))
-    public_token: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(BoundedString(100))
+    query: Mapped[str] = mapped_column(BoundedString(500))
+    category: Mapped[str | None] = mapped_column(BoundedString(64))
+    public_token: Mapped[str] = mapped_column(BoundedString(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime)

@@ -56,6 +56,7 @@ from paperfeed.records import Author, PaperRecord, normalize_doi, split_arxiv_id
 from paperfeed.records import Provenance as RecordProvenance
 from paperfeed.store import models as m
 from paperfeed.store import postgres
+from paperfeed.store.bounded import clip
 from paperfeed.store.files import atomic_write
 from paperfeed.store.merge import (
     CATEGORY_MAX,
@@ -210,6 +211,55 @@ def _validate(record: PaperRecord) -> str | None:
     if len(record.abstract) > 100_000:
         return "abstract longer than 100000 characters"
     return None
+
+
+def _fits(value: str | None, column: Any) -> bool:
+    return value is None or len(value) <= column.type.length
+
+
+def _fit_provenance(p: RecordProvenance) -> RecordProvenance:
+    # Clipped here, not only where bound: the batch matches a record to a stored paper by
+    # (source, file, line), comparing these values in Python with the stored ones.
+    file, record_id = m.Provenance.file.type, m.Provenance.record_id.type
+    fitted = RecordProvenance(
+        source=clip(p.source, m.Provenance.source.type.length),
+        file=None if p.file is None else clip(p.file, None, file.max_bytes),
+        line=p.line,
+        record_id=None if p.record_id is None else clip(p.record_id, record_id.length,
+                                                         record_id.max_bytes))
+    return p if fitted == p else fitted
+
+
+def fit_record(record: PaperRecord) -> PaperRecord:
+    """The record with what it is matched by inside its columns.
+
+    Every other text is clipped where it is bound (`store.bounded`), but the ids and
+    source positions a batch matches records by are compared in Python with the stored
+    ones, so they are fitted before matching. A clipped arXiv id or DOI would name
+    another paper: one longer than its column is no real identifier (arXiv ids have at
+    most 20 characters, registered DOIs under 200), so it is left out, with a warning
+    naming where the record came from; the paper is stored without it."""
+    changes: dict[str, object] = {}
+    if not (_fits(record.arxiv_id, m.Paper.arxiv_id) and _fits(record.doi, m.Paper.doi)):
+        dropped = [name for name, column in (("arxiv_id", m.Paper.arxiv_id),
+                                              ("doi", m.Paper.doi))
+                   if not _fits(getattr(record, name), column)]
+        log.warning("%s: %s too long for the store, left out",
+                    _place(record.provenance[0] if record.provenance else None),
+                    " and ".join(dropped))
+        changes.update(dict.fromkeys(dropped))
+        if "arxiv_id" in changes:
+            changes["arxiv_version"] = None
+    provenance = tuple(_fit_provenance(p) for p in record.provenance)
+    if provenance != record.provenance:
+        changes["provenance"] = provenance
+    return record.with_changes(**changes) if changes else record
+
+
+def _place(p: RecordProvenance | None) -> str:
+    if p is None:
+        return "a record"
+    return f"{p.file or p.source}:{p.line}" if p.line else (p.file or p.source)
 
 
 class Store:
@@ -466,7 +516,7 @@ class Store:
             if reason:
                 report.skipped[reason] += 1
                 continue
-            batch.append(record)
+            batch.append(fit_record(record))
             if len(batch) >= batch_size:
                 flush()
         flush()
@@ -626,9 +676,7 @@ class Store:
             session.execute(delete(m.PaperCategory).where(m.PaperCategory.paper_id.in_(stale)))
         author_rows = [
             {"paper_id": e.paper_id, "position": i, "name": name, "given": given,
-             # The key column is 255 wide; PostgreSQL refuses more (a whole author list
-             # given as one name does it in the real corpus).
-             "family": family, "name_key": name_key(name)[:255]}
+             "family": family, "name_key": name_key(name)}
             for e in rewrite_authors for i, (name, given, family) in enumerate(e.values.authors)
         ]
         if author_rows:
