@@ -8,8 +8,9 @@ data directory's folders and the index works inside the one it is given.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -22,6 +23,7 @@ from paperfeed.index import IndexDoc, PaperIndex, SearchFilters, SearchHit
 from paperfeed.index.integrity import IndexDamagedError
 from paperfeed.index.lexical import share_like_folder
 from paperfeed.index.vocabulary import VOCABULARY_FILE, Vocabulary, VocabularyError
+from paperfeed.index.writer_lock import index_writer
 from paperfeed.records import PaperRecord
 from paperfeed.sources import InputLimits, read_records
 from paperfeed.store import IngestReport, PaperSummary, Store, StoredPaper
@@ -193,10 +195,20 @@ class Catalog:
         """What is wrong with the index's files, in words, or None when they are sound
         (`index.integrity`): `update_index` then rebuilds, searches refuse in one line."""
         try:
-            self.index  # noqa: B018 - opening is the check
+            self.index.verify()  # opening checks the files, verify reads a little of them
         except IndexDamagedError as exc:
             return exc.problem
         return None
+
+    @contextlib.contextmanager
+    def writing_index(self, on_wait: Callable[[str], None]) -> Iterator[None]:
+        """Be the only process writing the index for the block (`index.writer_lock`),
+        with the index as the last writer left it."""
+        with index_writer(self.store.data_dir, on_wait):
+            if self._index is not None and not self._index.is_current():
+                self._index.close()  # another process committed: read what it wrote
+                self._index = None
+            yield
 
     def _drop_index(self) -> None:
         """Forget the index, damaged or not, and empty its folder for a rebuild."""

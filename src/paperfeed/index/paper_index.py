@@ -24,9 +24,10 @@ manifest names (`integrity.check_files`) and raises `IndexDamagedError` if not.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
@@ -185,6 +186,19 @@ class PaperIndex:
         except BaseException:
             self._vectors.commit(old_rows, old_tombstones)
             raise
+
+    def is_current(self) -> bool:
+        """Whether the manifest on disk is still the one this object read: false once
+        another process has committed (a writer must then reopen the index)."""
+        try:
+            on_disk = read_json(self._manifest_path)
+        except FileNotFoundError:
+            return int(self._manifest["generation"]) == 0
+        except (OSError, ValueError):
+            return False
+        keys = ("generation", "rows", "tombstones", "built_at")
+        return isinstance(on_disk, dict) and all(
+            on_disk.get(k) == self._manifest.get(k) for k in keys)
 
     def manifest(self) -> dict[str, Any]:
         """model_id, counts, built_at, updated_at, source_version and engine details."""
@@ -567,9 +581,30 @@ class PaperIndex:
         if sort == "date":
             depth = max(depth, DATE_SORT_POOL)
         vectors = self._embed_queries([queries[i] for i in dense_todo]) if dense_todo else None
-        with self._lock:
+        with self._lock, self._damage_is_an_error():
             return self._search_locked(queries, parsed, dense_todo, vectors, filter_query,
                                        need, offset, depth, sort, mode, highlight)
+
+    def verify(self) -> None:
+        """Read a little of each lexical file (a term, a sort field, a stored document):
+        raises `IndexDamagedError` for damage that opening does not notice."""
+        if self._vectors.n_live == 0:
+            return
+        with self._lock, self._damage_is_an_error():
+            self._lexical.search(parse_user_query("paperfeed index check"), 1)
+            newest = self._lexical.search(None, 1, by_date=True)
+            if newest:
+                self._lexical.stored_doc(newest[0].address)
+
+    @contextlib.contextmanager
+    def _damage_is_an_error(self) -> Iterator[None]:
+        """tantivy finds some damage (a deleted positions file) only when it reads: that
+        is an `IndexDamagedError` too, not a traceback."""
+        try:
+            yield
+        except (OSError, ValueError) as exc:
+            raise IndexDamagedError(self.directory, f"lexical index unreadable: {exc}"
+                                    ) from exc
 
     def _search_locked(
         self, queries: Sequence[str], parsed: list[ParsedQuery], dense_todo: list[int],
@@ -693,7 +728,7 @@ class PaperIndex:
         paper's title and abstract as RELATED_FUSION says (tuned on query by
         example dev sets: docs/decisions/fusion.md).
         """
-        with self._lock:
+        with self._lock, self._damage_is_an_error():
             return self._related_locked(key, k, filters)
 
     def _related_locked(self, key: int, k: int, filters: SearchFilters | None
