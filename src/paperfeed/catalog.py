@@ -8,8 +8,9 @@ data directory's folders and the index works inside the one it is given.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -19,8 +20,10 @@ from paperfeed.cards.build import BuildReport, CardMaker, build_cards
 from paperfeed.embed import Embedder, load_embedder
 from paperfeed.errors import ModelUnavailableError, PaperfeedError, SourceError
 from paperfeed.index import IndexDoc, PaperIndex, SearchFilters, SearchHit
+from paperfeed.index.integrity import IndexDamagedError
 from paperfeed.index.lexical import share_like_folder
 from paperfeed.index.vocabulary import VOCABULARY_FILE, Vocabulary, VocabularyError
+from paperfeed.index.writer_lock import index_writer
 from paperfeed.records import PaperRecord
 from paperfeed.sources import InputLimits, read_records
 from paperfeed.store import IngestReport, PaperSummary, Store, StoredPaper
@@ -188,6 +191,32 @@ class Catalog:
 
     # --- index --------------------------------------------------------------------
 
+    def index_damage(self) -> str | None:
+        """What is wrong with the index's files, in words, or None when they are sound
+        (`index.integrity`): `update_index` then rebuilds, searches refuse in one line."""
+        try:
+            self.index.verify()  # opening checks the files, verify reads a little of them
+        except IndexDamagedError as exc:
+            return exc.problem
+        return None
+
+    @contextlib.contextmanager
+    def writing_index(self, on_wait: Callable[[str], None]) -> Iterator[None]:
+        """Be the only process writing the index for the block (`index.writer_lock`),
+        with the index as the last writer left it."""
+        with index_writer(self.store.data_dir, on_wait):
+            if self._index is not None and not self._index.is_current():
+                self._index.close()  # another process committed: read what it wrote
+                self._index = None
+            yield
+
+    def _drop_index(self) -> None:
+        """Forget the index, damaged or not, and empty its folder for a rebuild."""
+        if self._index is not None:
+            self._index.close()
+            self._index = None
+        self.store.clear_subdir("index")
+
     def indexed_revision(self) -> int:
         version = self.index.manifest().get("source_version")
         try:
@@ -195,9 +224,27 @@ class Catalog:
         except ValueError:
             return 0
 
+    def _already_indexed(self) -> Callable[[PaperSummary], bool]:
+        """Whether a paper changed since the index's revision is in it as it is now:
+        true only for what an interrupted catch-up indexed (`PaperIndex.resumable`)."""
+        resumable = self.index.resumable()
+        if resumable is None:
+            return lambda summary: False
+        revision, keys = resumable
+        return lambda summary: summary.revision <= revision and summary.id in keys
+
     def pending(self) -> int:
         """How many stored papers the index has not caught up with."""
-        return self.store.count_since(self.indexed_revision())
+        since = self.indexed_revision()
+        if self.index.resumable() is None:
+            return self.store.count_since(since)
+        done = self._already_indexed()
+        return sum(1 for s in self.store.iter_summaries(since_revision=since) if not done(s))
+
+    def index_unfinished(self) -> bool:
+        """True when a catch-up was interrupted: the next one finishes it, even with
+        nothing left to embed, so that the index's revision moves on."""
+        return self.index.resumable() is not None
 
     def index_is_stale(self) -> bool:
         """True when the index was built with another embedding model than the current one."""
@@ -213,13 +260,13 @@ class Catalog:
         cannot be compared with the new model's.
         """
         self.store.require_writable()
-        if full or self.index_is_stale():
-            self.index.close()
-            self._index = None
-            self.store.clear_subdir("index")
+        if full or self.index_damage() or self.index_is_stale():
+            self._drop_index()
         since = self.indexed_revision()
         revision = self.store.revision()
-        docs = (_index_doc(s) for s in self.store.iter_summaries(since_revision=since))
+        done = self._already_indexed()  # what a killed run committed is not embedded again
+        docs = (_index_doc(s) for s in self.store.iter_summaries(since_revision=since)
+                if not done(s))
         # Batches of 2048: a crash loses under a minute of embedding, and fewer
         # tantivy commits halve the lexical build time (docs/decisions/lexical-engine.md).
         return self.index.add(docs, progress=progress, source_version=str(revision),
@@ -227,7 +274,9 @@ class Catalog:
 
     def pending_for_update(self) -> int:
         """How many papers `update_index` will embed now."""
-        return self.store.count() if self.index_is_stale() else self.pending()
+        if self.index_damage() or self.index_is_stale():
+            return self.store.count()
+        return self.pending()
 
     # --- queries ------------------------------------------------------------------
 
@@ -352,8 +401,13 @@ class Catalog:
 
     def stats(self) -> dict[str, Any]:
         stats = self.store.stats()
-        manifest = self.index.manifest()
-        stats["index"] = {**manifest, "pending": self.store.count_since(self.indexed_revision())}
+        damage = self.index_damage()
+        if damage:  # nothing in it can be trusted: every paper waits for the rebuild
+            stats["index"] = {"damaged": damage, "counts": {"papers": 0, "vectors": 0},
+                              "pending": self.store.count()}
+        else:
+            stats["index"] = {**self.index.manifest(), "damaged": None,
+                              "pending": self.pending()}
         stats["harvest"] = self.store.harvest_states()
         return stats
 

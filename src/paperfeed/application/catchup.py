@@ -17,6 +17,7 @@ from paperfeed.catalog import Catalog
 from paperfeed.index.vocabulary import VOCABULARY_FILE
 
 REBUILD_NOTE = "The index was built with another model: rebuilding it."
+DAMAGED_NOTE = "The search index is damaged ({}): rebuilding it."
 VOCABULARY_LABEL = "corpus vocabulary for the personal feed"
 
 
@@ -49,18 +50,25 @@ def catch_up(catalog: Catalog, progress: Progress | None = None, *, full: bool =
     ones so that searches running meanwhile wait at most one short commit.
     """
     progress = progress or QuietProgress()
-    stale = not full and catalog.index_is_stale()
-    pending = catalog.store.count() if full else catalog.pending_for_update()
-    indexed = 0
-    if pending:
-        if stale:
-            progress.note(REBUILD_NOTE)
-        with progress.step(Step("index", "index", pending)) as advance:
-            indexed = catalog.update_index(progress=advance, full=full, batch_size=index_batch)
+    with catalog.writing_index(progress.note):  # one writer at a time; others wait
+        damage = catalog.index_damage()
+        if damage:
+            progress.note(DAMAGED_NOTE.format(damage))
+            full = True
+        stale = not full and catalog.index_is_stale()
+        pending = catalog.store.count() if full else catalog.pending_for_update()
+        indexed = 0
+        if pending or damage or catalog.index_unfinished():
+            if stale:
+                progress.note(REBUILD_NOTE)
+            with progress.step(Step("index", "index", pending)) as advance:
+                indexed = catalog.update_index(progress=advance, full=full,
+                                               batch_size=index_batch)
     cards = update_cards(catalog, progress, workers=card_workers)
     vocabulary = bool(indexed) or not (catalog.store.subdir("index") / VOCABULARY_FILE).exists()
     if vocabulary:
         with progress.step(Step("vocabulary", VOCABULARY_LABEL)):
             catalog.vocabulary()
-    return CatchUpReport(indexed=indexed, cards=cards, rebuilt=bool(pending) and (full or stale),
+    return CatchUpReport(indexed=indexed, cards=cards,
+                         rebuilt=bool(pending or damage) and (full or stale),
                          vocabulary=vocabulary)

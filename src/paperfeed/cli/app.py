@@ -359,6 +359,8 @@ def stats(as_json: JsonOpt = False) -> None:
     idx = facts["index"]
     table.add_row("indexed", str(idx.get("count", idx.get("counts", ""))))
     table.add_row("not yet indexed", str(idx["pending"]))
+    if idx.get("damaged"):
+        table.add_row("index damaged", escape(f"{idx['damaged']}; `paperfeed reindex` rebuilds it"))
     table.add_row("model", str(idx.get("model_id", "")))
     for key, value in facts["harvest"].items():
         table.add_row(f"harvest {key}", escape(json.dumps(value, default=str)))

@@ -84,7 +84,7 @@ class RichProgress:
             yield advance
 
     def note(self, message: str) -> None:
-        self.console.print(f"[yellow]{escape(message)}[/yellow]")
+        self.console.print(f"[yellow]{escape(message)}[/yellow]", soft_wrap=True)  # one line
 
 
 def segments_text(segments: Sequence[Segment], style: str = "bold yellow",

@@ -13,13 +13,21 @@ any tantivy hit whose row is not live, so after a crash at any point the index
 answers with exactly the content of the last manifest; the next write removes
 the leftovers. Removals write tombstones and the manifest before touching
 tantivy, for the same reason.
+
+What the index holds. An `add` that brings the index to a source revision R
+names R in the manifest (`source_version`) only after its last batch; each
+batch before that names the run (`in_progress`: R and the generation it started
+after), so after a kill the rows of that run tell which papers are already in
+as they are now (`resumable`). Opening checks that the files hold what the
+manifest names (`integrity.check_files`) and raises `IndexDamagedError` if not.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
@@ -33,6 +41,7 @@ from paperfeed.embed.model import paper_text
 from paperfeed.embed.types import Embedder
 from paperfeed.errors import IndexStaleError, PaperfeedError
 from paperfeed.index.fusion import RELATED_FUSION, SEARCH_FUSION, FusionParams, fuse
+from paperfeed.index.integrity import IndexDamagedError, check_files
 from paperfeed.index.lexical import LexHit, LexicalIndex
 from paperfeed.index.query import ParsedQuery, parse_user_query
 from paperfeed.index.types import IndexDoc, SearchFilters, SearchHit
@@ -50,6 +59,9 @@ EXACT_FILTER_MAX = 50_000
 OVERFETCH = 3.0
 # Date sort in hybrid and dense mode re-sorts this many best matches by date.
 DATE_SORT_POOL = 200
+
+# What a manifest must name for the files to be read at all.
+_MANIFEST_KEYS = {"format", "generation", "rows", "tombstones", "dimension", "counts"}
 
 Mode = Literal["hybrid", "lexical", "dense"]
 Sort = Literal["relevance", "date"]
@@ -82,7 +94,14 @@ class PaperIndex:
         self._related_fusion = related_fusion
         self._manifest_path = directory / "manifest.json"
         self._manifest = self._read_manifest()
-        self._lexical = LexicalIndex(directory / "lexical", read_only=read_only)
+        problem = check_files(directory, self._manifest)
+        if problem:
+            raise IndexDamagedError(directory, problem)
+        try:
+            self._lexical = LexicalIndex(directory / "lexical", read_only=read_only)
+            lexical_docs = self._lexical.num_docs
+        except (OSError, ValueError) as exc:  # tantivy's words for a corrupt folder
+            raise IndexDamagedError(directory, f"lexical index unreadable: {exc}") from exc
         self._vectors = VectorStore(
             directory,
             dimension=int(self._manifest["dimension"] or 0),
@@ -90,6 +109,10 @@ class PaperIndex:
             n_tombstones=int(self._manifest["tombstones"]),
             read_only=read_only,
         )
+        if lexical_docs < self._vectors.n_live:
+            # Superseded versions may linger in tantivy, never fewer documents than papers.
+            raise IndexDamagedError(directory, f"lexical index holds {lexical_docs:,} "
+                                    f"documents for {self._vectors.n_live:,} papers")
         self._recovered = False
         self._lock = threading.RLock()
 
@@ -119,7 +142,11 @@ class PaperIndex:
             try:
                 manifest: dict[str, Any] = read_json(self._manifest_path)
             except (OSError, ValueError) as exc:
-                raise PaperfeedError(f"{self._manifest_path}: unreadable manifest: {exc}") from exc
+                raise IndexDamagedError(self.directory, f"manifest.json unreadable: {exc}"
+                                        ) from exc
+            if not isinstance(manifest, dict) or not manifest.keys() >= _MANIFEST_KEYS:
+                raise IndexDamagedError(self.directory, "manifest.json lacks "
+                                        + ", ".join(sorted(_MANIFEST_KEYS)))
             if manifest.get("format") != FORMAT_VERSION:
                 raise IndexStaleError(
                     f"{self.directory}: index format {manifest.get('format')} is not "
@@ -138,6 +165,7 @@ class PaperIndex:
             "updated_at": None,
             "source_version": None,
             "pending_lexical_deletes": [],
+            "in_progress": None,
             "engines": {"lexical": "tantivy", "vectors": "usearch"},
         }
 
@@ -158,6 +186,19 @@ class PaperIndex:
         except BaseException:
             self._vectors.commit(old_rows, old_tombstones)
             raise
+
+    def is_current(self) -> bool:
+        """Whether the manifest on disk is still the one this object read: false once
+        another process has committed (a writer must then reopen the index)."""
+        try:
+            on_disk = read_json(self._manifest_path)
+        except FileNotFoundError:
+            return int(self._manifest["generation"]) == 0
+        except (OSError, ValueError):
+            return False
+        keys = ("generation", "rows", "tombstones", "built_at")
+        return isinstance(on_disk, dict) and all(
+            on_disk.get(k) == self._manifest.get(k) for k in keys)
 
     def manifest(self) -> dict[str, Any]:
         """model_id, counts, built_at, updated_at, source_version and engine details."""
@@ -224,26 +265,32 @@ class PaperIndex:
         try:
             with self._lock:
                 self._recover()
+                run = self._manifest.get("in_progress")
+                if source_version is not None:
+                    run = {"source_version": source_version,
+                           "after_generation": int(self._manifest["generation"])}
             batch: dict[int, IndexDoc] = {}
             for doc in docs:
                 batch[doc.key] = doc  # a key twice in one batch: the last one wins
                 if len(batch) >= batch_size:
-                    done = self._add_batch(list(batch.values()), source_version)
+                    done = self._add_batch(list(batch.values()), run)
                     written += done
                     batch = {}
                     if progress:
                         progress(done)
             if batch:
-                done = self._add_batch(list(batch.values()), source_version)
+                done = self._add_batch(list(batch.values()), run)
                 written += done
                 if progress:
                     progress(done)
             with self._lock:
                 self._lexical.commit()  # the last batch's superseded versions
                 if self._manifest["pending_lexical_deletes"] or source_version is not None:
+                    # Only now, every batch durable, does the index hold `source_version`.
                     self._write_manifest(
                         pending_lexical_deletes=[],
                         source_version=source_version or self._manifest["source_version"],
+                        in_progress=None if source_version else run,
                     )
                 if self._vectors.n_live > self._exact_below:
                     self._vectors.ann()  # build or catch up now, not on the first search
@@ -256,7 +303,7 @@ class PaperIndex:
                 self._lexical.release_writer()
         return written
 
-    def _add_batch(self, docs: list[IndexDoc], source_version: str | None) -> int:
+    def _add_batch(self, docs: list[IndexDoc], run: dict[str, Any] | None) -> int:
         embedder = self._get_embedder()
         self._check_model(embedder)
         # The slow part, outside the lock: searches go on meanwhile.
@@ -264,10 +311,10 @@ class PaperIndex:
             embedder.encode([paper_text(d.title, d.abstract) for d in docs]), dtype=np.float32
         )
         with self._lock:
-            return self._append_batch(docs, vectors, embedder.model_id, source_version)
+            return self._append_batch(docs, vectors, embedder.model_id, run)
 
     def _append_batch(self, docs: list[IndexDoc], vectors: npt.NDArray[np.float32],
-                      model_id: str, source_version: str | None) -> int:
+                      model_id: str, run: dict[str, Any] | None) -> int:
         if self._vectors.dimension == 0:
             self._vectors.dimension = int(vectors.shape[1])
         generation = int(self._manifest["generation"]) + 1
@@ -283,7 +330,7 @@ class PaperIndex:
             dimension=self._vectors.dimension,
             generation=generation,
             pending_lexical_deletes=superseded,
-            source_version=source_version or self._manifest["source_version"],
+            in_progress=run,  # source_version stays: the run is not finished
         )
         self._lexical.delete_rows(superseded)  # committed with the next batch
         return len(docs)
@@ -318,6 +365,26 @@ class PaperIndex:
             raise
         finally:
             self._lexical.release_writer()
+
+    def resumable(self) -> tuple[int, set[int]] | None:
+        """What an unfinished `add(..., source_version=R)` left: (R, the keys it indexed).
+
+        None when the last such add finished. Each of those keys was read from the
+        source after R was taken, so a paper still at a revision <= R is indexed as it
+        is now and a resumed run may skip it; any other paper must be indexed again.
+        """
+        with self._lock:
+            run = self._manifest.get("in_progress")
+            if not run:
+                return None
+            try:
+                revision = int(run["source_version"])
+            except (KeyError, TypeError, ValueError):
+                return None  # not a number we can compare: resume nothing, redo all
+            after = int(run.get("after_generation", 0))
+            live = np.flatnonzero(self._vectors.live)
+            fresh = live[self._vectors.row_gens[live] > after]
+            return revision, set(self._vectors.row_keys[fresh].tolist())
 
     def keys(self) -> set[int]:
         """Keys of every paper in the index."""
@@ -514,9 +581,30 @@ class PaperIndex:
         if sort == "date":
             depth = max(depth, DATE_SORT_POOL)
         vectors = self._embed_queries([queries[i] for i in dense_todo]) if dense_todo else None
-        with self._lock:
+        with self._lock, self._damage_is_an_error():
             return self._search_locked(queries, parsed, dense_todo, vectors, filter_query,
                                        need, offset, depth, sort, mode, highlight)
+
+    def verify(self) -> None:
+        """Read a little of each lexical file (a term, a sort field, a stored document):
+        raises `IndexDamagedError` for damage that opening does not notice."""
+        if self._vectors.n_live == 0:
+            return
+        with self._lock, self._damage_is_an_error():
+            self._lexical.search(parse_user_query("paperfeed index check"), 1)
+            newest = self._lexical.search(None, 1, by_date=True)
+            if newest:
+                self._lexical.stored_doc(newest[0].address)
+
+    @contextlib.contextmanager
+    def _damage_is_an_error(self) -> Iterator[None]:
+        """tantivy finds some damage (a deleted positions file) only when it reads: that
+        is an `IndexDamagedError` too, not a traceback."""
+        try:
+            yield
+        except (OSError, ValueError) as exc:
+            raise IndexDamagedError(self.directory, f"lexical index unreadable: {exc}"
+                                    ) from exc
 
     def _search_locked(
         self, queries: Sequence[str], parsed: list[ParsedQuery], dense_todo: list[int],
@@ -640,7 +728,7 @@ class PaperIndex:
         paper's title and abstract as RELATED_FUSION says (tuned on query by
         example dev sets: docs/decisions/fusion.md).
         """
-        with self._lock:
+        with self._lock, self._damage_is_an_error():
             return self._related_locked(key, k, filters)
 
     def _related_locked(self, key: int, k: int, filters: SearchFilters | None

@@ -74,6 +74,7 @@ class VectorStore:
         self._ann_dirty = False  # in memory differs from ann.usearch
         self._matrix: np.memmap | None = None
         self.row_keys = np.zeros(0, dtype=np.int64)
+        self.row_gens = np.zeros(0, dtype=np.int64)  # the batch that wrote each row
         self.live = np.zeros(0, dtype=bool)
         self.key_to_row: dict[int, int] = {}
         self._replay()
@@ -90,6 +91,7 @@ class VectorStore:
         rows = self._read_pairs(self._rows_path, self.n_rows)
         tombs = self._read_pairs(self._tombs_path, self.n_tombstones)
         self.row_keys = rows[:, 0].copy()
+        self.row_gens = rows[:, 1].copy()
         live = np.zeros(self.n_rows, dtype=bool)
         if self.n_rows:
             # The last row written for a key is its current version...

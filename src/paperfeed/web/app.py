@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from paperfeed import __version__
 from paperfeed.accounts import Accounts
 from paperfeed.catalog import Catalog, PaperNotFoundError
+from paperfeed.errors import IndexStaleError
 from paperfeed.jobs import IMPORT, JobRunner, run_import
 from paperfeed.mail import MailQueue
 from paperfeed.rank.feed import Feed
@@ -265,6 +266,11 @@ def create_app(catalog: Catalog, *, warm_up: bool = True, settings: Settings | N
     @app.exception_handler(PaperNotFoundError)
     async def not_found(request: Request, exc: PaperNotFoundError) -> Response:
         return error(request, 404, "not_found", str(exc))
+
+    @app.exception_handler(IndexStaleError)
+    async def index_unusable(request: Request, exc: IndexStaleError) -> Response:
+        # A damaged or outdated index: the operator's `paperfeed reindex` fixes it.
+        return error(request, 503, "index_unavailable", str(exc))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
