@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -20,6 +20,7 @@ from paperfeed.digest import (
     DigestReport,
     newest_papers,
     send_digests,
+    set_delivery_time,
     set_frequency,
     subscription,
     unsubscribe,
@@ -351,3 +352,34 @@ def test_tokens_round_trip_and_tampered_ones_are_refused() -> None:
 def test_verify_unsubscribe_never_raises(token: str) -> None:
     result = verify_unsubscribe(SECRET, token)
     assert result is None or (isinstance(result, int) and result > 0)
+
+
+def test_the_scheduler_sends_at_each_users_local_hour_and_day(
+        store: Store, users: Users, source: CategorySource, smtp: Smtp) -> None:
+    # Alice wants it at 09:00 in Tokyo (UTC+9); Bob keeps the default, 07:00 UTC.
+    set_delivery_time(store, users.alice.id, 9, "Asia/Tokyo")
+    with pytest.raises(DigestError, match="time zone"):
+        set_delivery_time(store, users.bob.id, 9, "Not/AZone")
+    with pytest.raises(DigestError, match="hour"):
+        set_delivery_time(store, users.bob.id, 24, "UTC")
+
+    def scheduled(when: datetime) -> DigestReport:
+        return send_digests(store, source, smtp.mailer, SENDER, base_url=BASE_URL, now=when,
+                            k=5, at_hour=True)
+
+    # 23:00 UTC on DAY1 is 08:00 on DAY2 in Tokyo: not yet Alice's hour, past Bob's.
+    early = scheduled(at(DAY1, 23))
+    by_user = {o.user_id: o for o in early.outcomes}
+    assert by_user[users.alice.id].status == "skipped"
+    assert "09:00 Asia/Tokyo" in by_user[users.alice.id].detail
+    assert by_user[users.bob.id].status == "sent"
+    assert not smtp.inbox.to(users.alice.email) and len(smtp.inbox.to(users.bob.email)) == 1
+    # An hour later it is 09:00 in Tokyo: her digest of her day (DAY2) goes out, once.
+    late = scheduled(at(DAY1, 23) + timedelta(hours=1))
+    alice = {o.user_id: o for o in late.outcomes}[users.alice.id]
+    assert (alice.status, alice.period_key) == ("sent", DAY2.isoformat())
+    assert len(smtp.inbox.to(users.alice.email)) == 1
+    again = scheduled(at(DAY1, 23) + timedelta(hours=2))
+    assert {o.user_id: o for o in again.outcomes}[users.alice.id].status == "skipped"
+    assert len(smtp.inbox.to(users.alice.email)) == 1
+    assert subscription(store, users.alice.id).frequency == "daily"  # untouched

@@ -153,3 +153,25 @@ def test_the_digest_setting_form(store: Store, server: str, client: httpx.Client
     assert wrong.status_code == 422 and "frequency" in wrong.text
     assert subscription(store, user_id).frequency == "weekly"
 
+
+
+def test_the_send_hour_and_time_zone_are_set_on_the_form(store: Store, server: str,
+                                                         client: httpx.Client) -> None:
+    sign_up(client, store.data_dir / "outbox", "erin@example.org", "a long enough password",
+            "Erin")
+    user_id = int(client.get("/api/v1/me").json()["id"])
+    page = client.get("/account/digest")
+    assert '<option value="7" selected>' in page.text and 'value="UTC"' in page.text
+    token = _csrf(client, "/account/digest")
+    saved = client.post("/account/digest", data={
+        "frequency": "daily", "hour": "18", "timezone": "Asia/Tokyo", "csrf_token": token})
+    assert saved.status_code == 200 and '<option value="18" selected>' in saved.text
+    current = subscription(store, user_id)
+    assert (current.hour, current.timezone) == (18, "Asia/Tokyo")
+    for bad in ({"hour": "24"}, {"hour": "x"}, {"timezone": "Mars/Olympus"},
+                {"timezone": "../../etc/passwd"}):
+        wrong = client.post("/account/digest", data={"frequency": "daily", **bad,
+                                                      "csrf_token": token})
+        assert wrong.status_code == 422 and ("hour" in wrong.text or "time zone" in wrong.text)
+    current = subscription(store, user_id)
+    assert (current.hour, current.timezone) == (18, "Asia/Tokyo")

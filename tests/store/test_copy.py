@@ -7,7 +7,7 @@ get new ids.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -27,6 +27,7 @@ from paperfeed.store.copy import CopyError, copy_store, tables
 from paperfeed.store.jobs import JobStore
 from paperfeed.store.models_digest import DigestRun, DigestSetting
 from paperfeed.store.personal import Personal
+from paperfeed.store.schedule import OK, Schedule
 from tests.pg import PgServer
 
 PASSWORD = "a long enough password"
@@ -68,6 +69,8 @@ def fill(data_dir: Path) -> None:
         feeds.create_token(user.id)
         feeds.save_search(user.id, "lidar", "lidar segmentation")
         JobStore(store).create("import", user_id=user.id, payload={"kind": "bibtex"})
+        Schedule(store).acquire("harvest", "host:1", timedelta(minutes=5), now=NOW)
+        Schedule(store).record_run("harvest", "host:1", NOW, NOW, OK, {"ingested": 12})
         with Session(store.engine) as s, s.begin():
             s.add(DigestSetting(user_id=user.id, frequency="daily", updated_at=NOW))
             s.add(DigestRun(user_id=user.id, period_key="2025-03-18", status="sent",

@@ -14,7 +14,8 @@ from sqlalchemy import create_engine, inspect
 
 import paperfeed.digest  # registers the digest models on Base
 import paperfeed.feeds
-import paperfeed.store.cards  # noqa: F401 - registers the feed and card models on Base
+import paperfeed.store.cards
+import paperfeed.store.schedule  # noqa: F401 - registers the feed, card and job models on Base
 from paperfeed.store import Store
 from paperfeed.store.models import Base
 from paperfeed.store.store import _MIGRATIONS, database_url
@@ -41,6 +42,7 @@ ADDED = {
     "0007": {"feed_tokens", "saved_searches"},
     "0008": {"cards", "card_facets"},
     "0009": {"rate_limits", "sessions", "pending_signups", "jobs", "field_origins"},
+    "0010": {"job_leases", "job_runs"},
 }
 
 

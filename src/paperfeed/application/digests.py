@@ -39,9 +39,11 @@ def pick_source(catalog: Catalog) -> tuple[PickSource, str | None]:
 
 
 def send_due_digests(catalog: Catalog, *, base_url: str, now: datetime,
-                     dry_run_dir: Path | None = None, limit: int = 10) -> DigestRun:
+                     dry_run_dir: Path | None = None, limit: int = 10,
+                     at_hour: bool = False) -> DigestRun:
     """Send every due user's digest (`limit` papers at most); with `dry_run_dir`, write
-    the messages there instead and mark nothing seen."""
+    the messages there instead and mark nothing seen; with `at_hour` (the scheduler),
+    only to users whose local send hour has come."""
     if dry_run_dir is None:
         catalog.store.require_writable("digest send")
     warnings: list[str] = []
@@ -54,5 +56,5 @@ def send_due_digests(catalog: Catalog, *, base_url: str, now: datetime,
         warnings.append(f"PAPERFEED_SMTP_URL is not set: the digests go to {outbox} as "
                         ".eml files")
     report = send_digests(catalog.store, picks, mailer, sender, base_url=base_url, now=now,
-                          dry_run_dir=dry_run_dir, k=limit)
+                          dry_run_dir=dry_run_dir, k=limit, at_hour=at_hour)
     return DigestRun(report, warnings)

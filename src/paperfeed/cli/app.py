@@ -504,11 +504,16 @@ def serve(
     port: Annotated[int, typer.Option("--port", min=0, max=65535)] = 8000,
     workers: Annotated[int, typer.Option(
         "--workers", min=1, max=64, help="Processes; each loads the index and the model.")] = 1,
+    schedule: Annotated[bool, typer.Option(
+        "--schedule/--no-schedule",
+        help="Also run the recurring jobs (harvest, digests); off when a worker runs them.")]
+    = True,
 ) -> None:
     """Serve the web app and the JSON API (/api/v1, OpenAPI at /api/docs)."""
+    os.environ["PAPERFEED_SCHEDULE"] = "1" if schedule else "0"  # for the worker processes
     if workers == 1:
         with open_catalog() as catalog:
-            _serve(catalog, host, port)
+            _serve(catalog, host, port, schedule=schedule and not catalog.store.read_only)
         return
     from paperfeed.web.server import address, check_port, serve_workers
 
@@ -520,17 +525,41 @@ def serve(
     serve_workers(host, port, workers, data_dir)
 
 
-def _serve(catalog: Catalog, host: str, port: int) -> None:
+def _serve(catalog: Catalog, host: str, port: int, *, schedule: bool = False) -> None:
     import uvicorn
 
     from paperfeed.web import create_app
     from paperfeed.web.server import HTTP_PROTOCOL, address, adopt_address, check_port
 
     check_port(host, port)
-    app = create_app(catalog)
+    app = create_app(catalog, schedule=schedule)
     adopt_address(app, address(host, port))
     console.print(f"paperfeed is running at [bold]{address(host, port)}[/bold] (Ctrl-C stops it)")
     uvicorn.run(app, host=host, port=port, log_level="warning", http=HTTP_PROTOCOL)
+
+
+@app.command()
+@handle_errors
+def worker() -> None:
+    """Run only the recurring jobs (harvest, digests), for a deployment whose web servers
+    run with --no-schedule. Settings: PAPERFEED_HARVEST_SETS, PAPERFEED_HARVEST_WHEN,
+    PAPERFEED_DIGEST_WHEN and the others in the guide. Ctrl-C or SIGTERM stops it after
+    the job in hand."""
+    import signal
+
+    from paperfeed.jobs import scheduler_for
+
+    with open_catalog(writing="worker") as catalog:
+        scheduler = scheduler_for(catalog)
+        signal.signal(signal.SIGTERM, lambda *_: scheduler.request_stop())
+        console.print("paperfeed worker is running the recurring jobs (Ctrl-C stops it)")
+        scheduler.start()
+        try:
+            scheduler.wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            scheduler.stop()
 
 
 def _check_web_app(catalog: Catalog, host: str, port: int) -> None:

@@ -52,9 +52,13 @@ def send(
     = None,
     limit: Annotated[int, typer.Option("--limit", min=1, max=100,
                                        help="At most this many papers a digest.")] = 10,
+    at_hour: Annotated[bool, typer.Option(
+        "--at-hour", help="Only to users whose chosen local send hour has come today.")]
+    = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
-    """Send the digests that are due: daily once a UTC day, weekly once an ISO week.
+    """Send the digests that are due: daily once a day, weekly once an ISO week (the
+    user's own day and week, in their time zone; UTC by default).
 
     Safe to run often (from cron): a user gets one digest a period, a paper at most one
     digest. SMTP comes from PAPERFEED_SMTP_URL and PAPERFEED_MAIL_FROM; without a
@@ -63,7 +67,7 @@ def send(
     when = _parse_now(now)
     with open_catalog(writing=None if dry_run else "digest send") as catalog:
         done = send_due_digests(catalog, base_url=base_url, now=when, dry_run_dir=dry_run,
-                                limit=limit)
+                                limit=limit, at_hour=at_hour)
     for warning in done.warnings:
         err_console.print(f"[yellow]warning:[/yellow] {escape(warning)}")
     report = done.report

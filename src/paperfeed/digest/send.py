@@ -1,7 +1,10 @@
 """Sending the email digest: each due user's picks in one message, at most once a period.
 
-Who is due: "daily" users once per UTC day (period key "2026-11-23"), "weekly" users
-once per ISO week ("2026-W48"), "off" never. A user who never chose is on daily:
+Who is due: "daily" users once per day (period key "2026-11-23"), "weekly" users
+once per ISO week ("2026-W48"), "off" never; the day and week are the user's own, in
+their time zone (UTC by default). A run with `at_hour` (the scheduler's) sends only to
+users whose chosen local hour has come today; `paperfeed digest send` sends to all.
+A user who never chose is on daily:
 signing up is asking for the feed, and the unsubscribe link is in every message.
 A digest holds the papers the pick source returns for papers listed since the day of
 the user's previous digest (else the last 1 or 7 days), minus every paper already
@@ -47,6 +50,8 @@ from paperfeed.digest.settings import (
     DEFAULT_FREQUENCY,
     DigestError,
     Subscription,
+    delivery_time,
+    time_zone,
     unsubscribe_token,
 )
 from paperfeed.mail import Mailer, OutboxMailer, message
@@ -245,6 +250,7 @@ class _Run:
     dry_run: bool
     k: int
     secret: bytes
+    at_hour: bool = False
 
     @property
     def records(self) -> DigestStore:
@@ -256,7 +262,16 @@ class _Run:
             why = (f"unsubscribed on {sub.unsubscribed_at:%Y-%m-%d}" if sub.unsubscribed_at
                    else "digest is off")
             return Outcome(user.id, user.email, "skipped", detail=why)
-        key = period_key(sub.frequency, self.now)
+        hour, zone_name = delivery_time(sub)
+        try:
+            zone = time_zone(zone_name)
+        except DigestError:  # written before validation existed: UTC rather than no digest
+            zone, zone_name = time_zone("UTC"), "UTC"
+        local = self.now.replace(tzinfo=UTC).astimezone(zone)
+        key = period_key(sub.frequency, local)
+        if self.at_hour and local.hour < hour:
+            return Outcome(user.id, user.email, "skipped", key,
+                           detail=f"waits for {hour:02d}:00 {zone_name}")
         done = self.records.run(user.id, key)
         if done is not None:
             return Outcome(user.id, user.email, "skipped", key, done.paper_ids, _why_done(done))
@@ -334,17 +349,18 @@ def _why_done(run: RunInfo) -> str:
 
 def send_digests(store: Store, picks: PickSource, mailer: Mailer, sender: str, *,
                  base_url: str, now: datetime, dry_run_dir: Path | None = None,
-                 k: int = 10) -> DigestReport:
+                 k: int = 10, at_hour: bool = False) -> DigestReport:
     """Send every due user's digest (see the module docstring); one outcome per user.
 
     `now` is the current time (naive values are UTC); `base_url` is where the web app
     is reached, for the paper and unsubscribe links. With `dry_run_dir` the messages
     are written there as .eml files instead of sent, and no paper is marked seen.
+    With `at_hour`, only users whose local send hour has come today are due.
     """
     run = _Run(store=store, picks=picks, base_url=_base_url(base_url), now=_utc(now),
                mailer=OutboxMailer(dry_run_dir) if dry_run_dir is not None else mailer,
                sender=sender, dry_run=dry_run_dir is not None, k=k,
-               secret=store.secret_key())
+               secret=store.secret_key(), at_hour=at_hour)
     default = Subscription(DEFAULT_FREQUENCY, None)
     users = [_User(account.id, account.email, account.name, sub or default)
              for account, sub in DigestStore(store).recipients()]

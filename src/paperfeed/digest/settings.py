@@ -1,7 +1,10 @@
 """Who gets a digest and how often, and the signed one-click unsubscribe tokens.
 
 A user without a setting gets the daily digest (the default a new account starts
-with); "off" stops it. An unsubscribe token is the user id signed with the
+with); "off" stops it. The scheduler sends it once the user's local hour has come
+(`hour`, 0-23, in the IANA time zone `timezone`; 7 o'clock UTC by default), and the
+period (day or ISO week) is the user's local one. An unsubscribe token is the user id
+signed with the
 installation's secret key (itsdangerous, salt "paperfeed.unsubscribe"). It does not
 expire: a link in an old email must still work, and all it can do is stop emails.
 """
@@ -10,6 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from itsdangerous import BadData, URLSafeSerializer
 
@@ -23,6 +27,8 @@ from paperfeed.store.digests import Subscription as Subscription
 FREQUENCIES: tuple[Frequency, ...] = ("daily", "weekly", "off")
 DEFAULT_FREQUENCY: Frequency = "daily"
 UNSUBSCRIBE_SALT = "paperfeed.unsubscribe"
+DEFAULT_HOUR = 7  # local time: the digest is there before the working day
+DEFAULT_TIMEZONE = "UTC"
 MAX_TOKEN_LENGTH = 200  # a real token is about 40 characters
 
 
@@ -75,3 +81,31 @@ def unsubscribe(store: Store, user_id: int, *, now: datetime | None = None) -> b
     """Stop a user's digests (the one-click link); False when the account no longer exists."""
     now = now or utc_now()
     return DigestStore(store).set_subscription(user_id, "off", now, now=now)
+
+
+def time_zone(name: str) -> ZoneInfo:
+    """The IANA time zone `name` ("Europe/Berlin"), or a DigestError naming the field."""
+    try:
+        if not name or len(name) > 64 or name.startswith(("/", ".")) or ".." in name:
+            raise ValueError(name)
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+        raise DigestError(f"time zone: expected an IANA name such as Europe/Berlin, "
+                          f"got {name!r}") from exc
+
+
+def set_delivery_time(store: Store, user_id: int, hour: int, timezone: str, *,
+                      now: datetime | None = None) -> None:
+    """Choose the local hour (0-23) and time zone the digest is sent at."""
+    if isinstance(hour, bool) or not isinstance(hour, int) or not 0 <= hour <= 23:
+        raise DigestError(f"hour: expected a whole hour from 0 to 23, got {hour!r}")
+    time_zone(timezone)
+    if not DigestStore(store).set_delivery(user_id, hour, timezone, now=now or utc_now(),
+                                           default=DEFAULT_FREQUENCY):
+        raise DigestError("no such account")
+
+
+def delivery_time(sub: Subscription) -> tuple[int, str]:
+    """The user's send hour and time zone, the defaults filled in."""
+    hour = sub.hour if sub.hour is not None else DEFAULT_HOUR
+    return hour, sub.timezone or DEFAULT_TIMEZONE

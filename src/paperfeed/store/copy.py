@@ -23,11 +23,12 @@ from paperfeed.store.models import Base
 from paperfeed.store.models_cards import CardRow
 from paperfeed.store.models_digest import DigestRun
 from paperfeed.store.models_feeds import FeedToken
+from paperfeed.store.models_schedule import JobRun
 from paperfeed.store.store import Store
 
 BATCH_SIZE = 5000
 # Imported for their tables: every model must be on Base.metadata to be copied.
-_MODELS = (CardRow, DigestRun, FeedToken)
+_MODELS = (CardRow, DigestRun, FeedToken, JobRun)
 
 
 class CopyError(StoreError):

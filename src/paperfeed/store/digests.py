@@ -32,10 +32,13 @@ REAL_RUNS = ("sending", "sent", "empty")
 
 @dataclass(frozen=True)
 class Subscription:
-    """How often a user wants the digest, and when they unsubscribed by the link."""
+    """How often a user wants the digest, when they unsubscribed by the link, and the
+    local hour and IANA time zone the scheduler sends at (None: the defaults)."""
 
     frequency: Frequency
     unsubscribed_at: datetime | None
+    hour: int | None = None
+    timezone: str | None = None
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,8 @@ class RunInfo:
 
 
 def _subscription(row: DigestSetting) -> Subscription:
-    return Subscription(cast(Frequency, row.frequency), row.unsubscribed_at)
+    return Subscription(cast(Frequency, row.frequency), row.unsubscribed_at, row.hour,
+                        row.timezone)
 
 
 class DigestStore:
@@ -87,6 +91,27 @@ class DigestStore:
                         s.add(row)
                     row.frequency = frequency
                     row.unsubscribed_at = unsubscribed_at
+                    row.updated_at = now
+                return True
+            except IntegrityError:
+                continue
+        return False
+
+    def set_delivery(self, user_id: int, hour: int | None, timezone: str | None, *,
+                     now: datetime, default: Frequency) -> bool:
+        """Write the user's send hour and time zone (a user without a setting gets one
+        with `default` frequency); False when the account does not exist."""
+        for _ in range(2):  # as in set_subscription: a concurrent first write wins the insert
+            try:
+                with self._session() as s, s.begin():
+                    if s.get(m.User, user_id) is None:
+                        return False
+                    row = s.get(DigestSetting, user_id)
+                    if row is None:
+                        row = DigestSetting(user_id=user_id, frequency=default)
+                        s.add(row)
+                    row.hour = hour
+                    row.timezone = timezone
                     row.updated_at = now
                 return True
             except IntegrityError:

@@ -26,6 +26,10 @@ class DigestSetting(Base):
     # Set by the one-click unsubscribe link (frequency is then "off"); cleared by choosing
     # daily or weekly again on the account page.
     unsubscribed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The local hour (0-23) the scheduler sends at, in `timezone` (an IANA name); None:
+    # the defaults of paperfeed/digest/settings.py. Added by migration 0010.
+    hour: Mapped[int | None] = mapped_column(Integer)
+    timezone: Mapped[str | None] = mapped_column(BoundedString(64))
     updated_at: Mapped[datetime] = mapped_column(DateTime)
 
 

@@ -28,7 +28,7 @@ from paperfeed import __version__
 from paperfeed.accounts import Accounts
 from paperfeed.catalog import Catalog, PaperNotFoundError
 from paperfeed.errors import IndexStaleError
-from paperfeed.jobs import IMPORT, JobRunner, run_import
+from paperfeed.jobs import IMPORT, JobRunner, run_import, scheduler_for
 from paperfeed.mail import MailQueue
 from paperfeed.rank.feed import Feed
 from paperfeed.settings import Settings
@@ -160,11 +160,12 @@ class IdentityAndHeaders:
 
 
 def create_app(catalog: Catalog, *, warm_up: bool = True, settings: Settings | None = None,
-               run_jobs: bool = True) -> FastAPI:
+               run_jobs: bool = True, schedule: bool = False) -> FastAPI:
     """The web app over an open catalog (the caller owns and closes it).
 
     `settings` default to the environment's (`Settings.from_env`); a server that starts
     without a configured base URL fills in its own address (`BackgroundServer`, `serve`).
+    With `schedule` the app also runs the recurring jobs (`paperfeed serve` by default).
     """
     settings = settings if settings is not None else Settings.from_env()
     runner = JobRunner(JobStore(catalog.store),
@@ -206,6 +207,9 @@ def create_app(catalog: Catalog, *, warm_up: bool = True, settings: Settings | N
             await anyio.to_thread.run_sync(RateLimits(catalog.store).prune, timedelta(days=1))
             if run_jobs:  # a read-only store takes no uploads
                 runner.start()
+            if schedule:
+                application.state.scheduler = scheduler_for(catalog)
+                application.state.scheduler.start()
         # Sign-up and reset mail goes out from the mail queue's own thread, never on a
         # request's path; what is queued at shutdown is still sent (for up to 10 s).
         application.state.mail_queue.start()
@@ -213,6 +217,8 @@ def create_app(catalog: Catalog, *, warm_up: bool = True, settings: Settings | N
             yield
         finally:
             runner.stop()  # after the job in hand: an import is never cut off midway
+            if getattr(application.state, "scheduler", None) is not None:
+                application.state.scheduler.stop()  # after the run in hand
             application.state.mail_queue.stop()
 
     app = FastAPI(
@@ -296,4 +302,4 @@ def create_app(catalog: Catalog, *, warm_up: bool = True, settings: Settings | N
 def app_from_env() -> FastAPI:
     """An app over `PAPERFEED_DATA` (or the default folder): the uvicorn factory for workers."""
     catalog = Catalog(os.environ.get("PAPERFEED_DATA") or None)
-    return create_app(catalog)
+    return create_app(catalog, schedule=os.environ.get("PAPERFEED_SCHEDULE") == "1")

@@ -16,6 +16,8 @@ from paperfeed.accounts import Account
 from paperfeed.digest import (
     FREQUENCIES,
     DigestError,
+    delivery_time,
+    set_delivery_time,
     set_frequency,
     subscription,
     unsubscribe,
@@ -64,8 +66,10 @@ def unsubscribe_now(request: Request, store: StoreDep, token: str = "",
 def _settings_page(request: Request, store: Store, user: Account, *, status: int = 200,
                    notice: str | None = None, error: str | None = None) -> Response:
     current = subscription(store, user.id)
+    hour, timezone = delivery_time(current)
     return render(request, "digest_settings.html", {
         "nav": "account", "account": user, "frequency": current.frequency,
+        "hour": hour, "timezone": timezone,
         "unsubscribed_at": current.unsubscribed_at, "choices": FREQUENCIES,
         "notice": notice, "error": error}, status)
 
@@ -77,9 +81,19 @@ def digest_settings_page(request: Request, store: StoreDep, user: PageUser) -> R
 
 @router.post("/account/digest", dependencies=[CSRF_FORM])
 def digest_settings(request: Request, store: StoreDep, user: DigestUser,
-                    frequency: Annotated[str, Form(max_length=20)] = "") -> Response:
+                    frequency: Annotated[str, Form(max_length=20)] = "",
+                    hour: Annotated[str, Form(max_length=4)] = "",
+                    timezone: Annotated[str, Form(max_length=64)] = "") -> Response:
     try:
         set_frequency(store, user.id, frequency)
+        if hour.strip() or timezone.strip():  # a form without them leaves them as they are
+            current = delivery_time(subscription(store, user.id))
+            try:
+                when = int(hour) if hour.strip() else current[0]
+            except ValueError:
+                raise DigestError(f"hour: expected a whole hour from 0 to 23, "
+                                  f"got {hour!r}") from None
+            set_delivery_time(store, user.id, when, timezone.strip() or current[1])
     except DigestError as exc:
         return _settings_page(request, store, user, status=422, error=str(exc))
     notice = {"daily": "You will get a digest every day.",
