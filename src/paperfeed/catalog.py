@@ -9,7 +9,10 @@ data directory's folders and the index works inside the one it is given.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +33,9 @@ from paperfeed.store import IngestReport, PaperSummary, Store, StoredPaper
 from paperfeed.store.cards import CardStore, PaperText
 
 Progress = Callable[[int], None]
+log = logging.getLogger(__name__)
+# How often a process looks (one stat of manifest.json) for another process's index commit.
+FOLLOW_INTERVAL = 1.0
 
 
 @dataclass
@@ -85,6 +91,12 @@ class Catalog:
         self._embedder: Embedder | None = None
         self._index: PaperIndex | None = None
         self._card_maker: CardMaker | None = None
+        # Following other processes' commits (`index`): one thread checks at a time,
+        # at most every FOLLOW_INTERVAL seconds, never while this process writes.
+        self._open_lock = threading.Lock()
+        self._follow_lock = threading.Lock()
+        self._next_check = 0.0
+        self._writing = 0
 
     @property
     def embedder(self) -> Embedder:
@@ -125,10 +137,53 @@ class Catalog:
 
     @property
     def index(self) -> PaperIndex:
-        if self._index is None:
-            self._index = PaperIndex.open(self.store.subdir("index"), lambda: self.embedder,
-                                          read_only=self.store.read_only)
-        return self._index
+        """The search index as last committed by any process: at most FOLLOW_INTERVAL
+        seconds after another process commits (an ingest, a harvest, a rebuild), the next
+        use opens the new generation and later callers get it; a caller holding the old
+        object finishes on it (it is freed when the last one lets go)."""
+        index = self._index
+        if index is None:
+            with self._open_lock:
+                if self._index is None:
+                    self._index = self._open_index()
+                return self._index
+        if time.monotonic() >= self._next_check and not self._writing:
+            self._follow()
+        return self._index or index
+
+    def _open_index(self) -> PaperIndex:
+        return PaperIndex.open(self.store.subdir("index"), lambda: self.embedder,
+                               read_only=self.store.read_only)
+
+    def _follow(self) -> None:
+        """Swap in the index on disk if another process committed since ours was opened."""
+        if not self._follow_lock.acquire(blocking=False):
+            return  # another thread is checking or opening: use what is open meanwhile
+        try:
+            self._next_check = time.monotonic() + FOLLOW_INTERVAL
+            index = self._index
+            if index is None or self._writing or index.is_current():
+                return
+            try:
+                fresh = self._open_index()
+                # A commit while we opened may leave the manifest and tantivy one batch
+                # apart: open again until both are of one generation.
+                for _ in range(3):
+                    if fresh.is_current():
+                        break
+                    fresh = self._open_index()
+            except PaperfeedError as exc:
+                # Damaged or mid-rebuild: keep answering from what is open, look again soon.
+                log.warning("the search index changed on disk but cannot be opened (%s); "
+                            "still searching the previous one", exc)
+                return
+            with self._open_lock:
+                if self._index is index and not self._writing:
+                    # Not closed: requests in flight may still read it. Nothing else holds
+                    # it, so it is freed (files unmapped) when the last of them returns.
+                    self._index = fresh
+        finally:
+            self._follow_lock.release()
 
     def close(self) -> None:
         if self._index is not None:
@@ -205,10 +260,16 @@ class Catalog:
         """Be the only process writing the index for the block (`index.writer_lock`),
         with the index as the last writer left it."""
         with index_writer(self.store.data_dir, on_wait):
-            if self._index is not None and not self._index.is_current():
-                self._index.close()  # another process committed: read what it wrote
-                self._index = None
-            yield
+            with self._open_lock:
+                if self._index is not None and not self._index.is_current():
+                    # Another process committed: the next use opens what it wrote (and
+                    # finds any damage). Not closed: requests in flight may still read it.
+                    self._index = None
+            self._writing += 1
+            try:
+                yield
+            finally:
+                self._writing -= 1
 
     def _drop_index(self) -> None:
         """Forget the index, damaged or not, and empty its folder for a rebuild."""

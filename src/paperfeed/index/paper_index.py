@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
@@ -93,6 +94,7 @@ class PaperIndex:
         self._search_fusion = search_fusion
         self._related_fusion = related_fusion
         self._manifest_path = directory / "manifest.json"
+        self._manifest_stat = self._stat_manifest()  # before reading: a change after is seen
         self._manifest = self._read_manifest()
         problem = check_files(directory, self._manifest)
         if problem:
@@ -176,6 +178,7 @@ class PaperIndex:
         manifest["built_at"] = manifest["built_at"] or manifest["updated_at"]
         atomic_write(self._manifest_path, json.dumps(manifest, indent=2, sort_keys=True))
         self._manifest = manifest
+        self._manifest_stat = self._stat_manifest()
 
     def _commit(self, *, rows: int, tombstones: int, **changes: Any) -> None:
         """Make a written batch the index's content: the manifest is the commit point."""
@@ -187,18 +190,41 @@ class PaperIndex:
             self._vectors.commit(old_rows, old_tombstones)
             raise
 
+    def _stat_manifest(self) -> tuple[int, int, int] | None:
+        """What identifies the manifest file on disk: each commit replaces it (a new
+        inode), so an unchanged stat means an unchanged manifest."""
+        try:
+            st = os.stat(self._manifest_path)
+        except OSError:
+            return None
+        return st.st_ino, st.st_mtime_ns, st.st_size
+
     def is_current(self) -> bool:
         """Whether the manifest on disk is still the one this object read: false once
-        another process has committed (a writer must then reopen the index)."""
-        try:
-            on_disk = read_json(self._manifest_path)
-        except FileNotFoundError:
-            return int(self._manifest["generation"]) == 0
-        except (OSError, ValueError):
-            return False
-        keys = ("generation", "rows", "tombstones", "built_at")
-        return isinstance(on_disk, dict) and all(
-            on_disk.get(k) == self._manifest.get(k) for k in keys)
+        another process has committed (a writer must then reopen the index, a reader
+        follows it: `Catalog.index`). One stat when nothing changed."""
+        with self._lock:  # never between this process's manifest write and its adoption
+            stat = self._stat_manifest()
+            if stat is not None and stat == self._manifest_stat:
+                return True
+            try:
+                on_disk = read_json(self._manifest_path)
+            except FileNotFoundError:
+                return int(self._manifest["generation"]) == 0
+            except (OSError, ValueError):
+                return False
+            keys = ("generation", "rows", "tombstones", "built_at")
+            current = isinstance(on_disk, dict) and all(
+                on_disk.get(k) == self._manifest.get(k) for k in keys)
+            if current:
+                self._manifest_stat = stat  # e.g. rewritten with equal content
+            return current
+
+    def version(self) -> tuple[str, int]:
+        """What this object holds: (built_at, generation). The generation grows with
+        each commit and a full rebuild starts again with a new built_at, so caches of
+        index content keyed on it are never reused across a change."""
+        return str(self._manifest["built_at"]), int(self._manifest["generation"])
 
     def manifest(self) -> dict[str, Any]:
         """model_id, counts, built_at, updated_at, source_version and engine details."""

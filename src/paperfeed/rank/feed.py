@@ -77,13 +77,15 @@ class Feed:
         self.catalog = catalog
         self._seed = seed
         self.params = params
-        # Keyed by the index size: new papers bring a fresh sample and a vocabulary check.
-        # The vocabulary is kept with the background whose tf-idf rows it made.
-        self._background: tuple[int, Background, Vocabulary | None] | None = None
+        # Keyed by the index's version (`PaperIndex.version`): any commit, by this process
+        # or another, brings a fresh sample and a vocabulary check. The vocabulary is kept
+        # with the background whose tf-idf rows it made.
+        self._background: tuple[tuple[str, int], Background, Vocabulary | None] | None = None
         # tf-idf rows of candidates already seen, per vocabulary: a day's candidates are
         # the same for every user and request, and turning 2,000 texts into rows costs
-        # about 0.75 s, against a few ms to assemble cached ones.
-        self._rows: dict[int, tuple[npt.NDArray[np.int32], npt.NDArray[np.float64]]] = {}
+        # about 0.75 s, against a few ms to assemble cached ones. Each row is kept with the
+        # hash of the text it came from: a paper updated since gets a new row.
+        self._rows: dict[int, tuple[int, npt.NDArray[np.int32], npt.NDArray[np.float64]]] = {}
         self._rows_of: Vocabulary | None = None
 
     @property
@@ -124,8 +126,8 @@ class Feed:
     def _model(self) -> tuple[Background | None, Vocabulary | None]:
         """The background and the vocabulary of its tf-idf rows (None: embeddings only)."""
         index = self.catalog.index
-        size = len(index)
-        if self._background is not None and self._background[0] == size:
+        version = index.version()
+        if self._background is not None and self._background[0] == version:
             return self._background[1], self._background[2]
         keys = sorted(index.keys())
         if len(keys) < 50:
@@ -145,7 +147,7 @@ class Feed:
             texts = self._texts(sample)
             terms = vocabulary.transform([texts.get(k, "") for k in sample])
         background = Background(vectors, terms)
-        self._background = (size, background, vocabulary)
+        self._background = (version, background, vocabulary)
         return background, vocabulary
 
     def profile(self, user_id: int) -> Profile | None:
@@ -277,13 +279,18 @@ class Feed:
 
         if self._rows_of is not vocabulary or len(self._rows) > ROW_CACHE_MAX:
             self._rows, self._rows_of = {}, vocabulary
-        missing = [key for key in keys if key not in self._rows]
+        def cached(key: int) -> bool:
+            row = self._rows.get(key)
+            return row is not None and row[0] == hash(texts.get(key, ""))
+
+        missing = [key for key in keys if not cached(key)]
         if missing:
             made = vocabulary.transform([texts.get(key, "") for key in missing])
             for i, key in enumerate(missing):
                 start, end = made.indptr[i], made.indptr[i + 1]
-                self._rows[key] = (made.indices[start:end].copy(), made.data[start:end].copy())
-        parts = [self._rows[key] for key in keys]
+                self._rows[key] = (hash(texts.get(key, "")), made.indices[start:end].copy(),
+                                   made.data[start:end].copy())
+        parts = [self._rows[key][1:] for key in keys]
         indptr = np.zeros(len(parts) + 1, dtype=np.int64)
         np.cumsum([len(ix) for ix, _ in parts], out=indptr[1:])
         indices = np.concatenate([ix for ix, _ in parts]) if parts else np.zeros(0, np.int32)
