@@ -208,7 +208,7 @@ def create_app(catalog: Catalog, *, warm_up: bool = True, settings: Settings | N
             if run_jobs:  # a read-only store takes no uploads
                 runner.start()
             if schedule:
-                application.state.scheduler = scheduler_for(catalog)
+                application.state.scheduler = views.scheduler = scheduler_for(catalog)
                 application.state.scheduler.start()
         # Sign-up and reset mail goes out from the mail queue's own thread, never on a
         # request's path; what is queued at shutdown is still sent (for up to 10 s).

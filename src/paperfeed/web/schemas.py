@@ -206,6 +206,18 @@ class HarvestOut(BaseModel):
     state: dict[str, object]
 
 
+class ScheduledJobOut(BaseModel):
+    name: str
+    last_started: datetime | None
+    last_finished: datetime | None
+    outcome: str | None = Field(description="ok, failed, or running (also: its process died)")
+    counts: dict[str, object]
+    last_failure_at: datetime | None
+    last_failure: str | None
+    next_run: datetime | None = Field(
+        description="When this process runs it next (UTC); null when it runs no schedule")
+
+
 class StatsOut(BaseModel):
     papers: int
     authors: int
@@ -215,6 +227,7 @@ class StatsOut(BaseModel):
     top_categories: list[CategoryCount]
     index: dict[str, object]
     harvest: list[HarvestOut]
+    scheduled: list[ScheduledJobOut] = []
     health: Literal["ok", "index behind", "empty"]
     health_detail: str
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
-from typing import Any, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 from urllib.parse import quote
 
 from paperfeed.authors import active_periods, coauthor_groups, frequent_coauthors, monthly_counts
@@ -20,7 +20,11 @@ from paperfeed.store import StoredPaper
 from paperfeed.store.browse import Browse
 from paperfeed.store.cards import FacetCount
 from paperfeed.store.merge import name_key
+from paperfeed.store.schedule import Schedule
 from paperfeed.web import schemas as s
+
+if TYPE_CHECKING:
+    from paperfeed.jobs.schedule import Scheduler
 
 T = TypeVar("T")
 
@@ -125,6 +129,8 @@ class Views:
         self.catalog = catalog
         self.browse = Browse(catalog.store)
         self._cache: dict[str, tuple[int, Any]] = {}
+        # The running scheduler, when this process runs one (for the jobs' next runs).
+        self.scheduler: Scheduler | None = None
 
     def _per_revision(self, name: str, compute: Callable[[], T]) -> T:
         """`compute()` once per store revision: counts over the whole store cost 10-200 ms
@@ -368,9 +374,28 @@ class Views:
             top_categories=[s.CategoryCount(category=c, count=n)
                             for c, n in stats["top_categories"].items()],
             index=index,
-            harvest=jobs,
+            harvest=jobs, scheduled=self.scheduled_jobs(),
             health=health, health_detail=detail,
         )
+
+    def scheduled_jobs(self) -> list[s.ScheduledJobOut]:
+        """Each recurring job's last run and last failure (whoever ran it), and its next run
+        when this process schedules it."""
+        schedule = Schedule(self.catalog.store)
+        last = schedule.last_runs()
+        planned = {job.name: job for job in self.scheduler.jobs} if self.scheduler else {}
+        out = []
+        for name in sorted(set(last) | set(planned)):
+            run, failed = last.get(name), schedule.last_failure(name)
+            out.append(s.ScheduledJobOut(
+                name=name, last_started=run.started_at if run else None,
+                last_finished=run.finished_at if run else None,
+                outcome=run.outcome if run else None, counts=dict(run.counts) if run else {},
+                last_failure_at=failed.started_at if failed else None,
+                last_failure=failed.error if failed else None,
+                next_run=(self.scheduler.next_run(planned[name])
+                          if self.scheduler and name in planned else None)))
+        return out
 
     def vote(self, ref: str, voter: str, *, up: bool, client: str | None = None) -> s.VoteOut:
         paper = self.find(ref)
