@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
@@ -78,6 +78,18 @@ class DigestStore:
     def set_subscription(self, user_id: int, frequency: Frequency,
                          unsubscribed_at: datetime | None, *, now: datetime) -> bool:
         """Write the user's setting; False when the account does not exist."""
+        return self._write(user_id, now, frequency, frequency=frequency,
+                           unsubscribed_at=unsubscribed_at)
+
+    def set_delivery(self, user_id: int, hour: int | None, timezone: str | None, *,
+                     now: datetime, default: Frequency) -> bool:
+        """Write the user's send hour and time zone (a user without a setting gets one
+        with `default` frequency); False when the account does not exist."""
+        return self._write(user_id, now, default, hour=hour, timezone=timezone)
+
+    def _write(self, user_id: int, now: datetime, made_with: Frequency, **values: Any) -> bool:
+        """Set `values` on the user's setting row, made with frequency `made_with` when
+        missing."""
         # Two tries: a concurrent first write of the same user's row wins the insert, and
         # this one then updates it.
         for _ in range(2):
@@ -87,31 +99,10 @@ class DigestStore:
                         return False
                     row = s.get(DigestSetting, user_id)
                     if row is None:
-                        row = DigestSetting(user_id=user_id)
+                        row = DigestSetting(user_id=user_id, frequency=made_with)
                         s.add(row)
-                    row.frequency = frequency
-                    row.unsubscribed_at = unsubscribed_at
-                    row.updated_at = now
-                return True
-            except IntegrityError:
-                continue
-        return False
-
-    def set_delivery(self, user_id: int, hour: int | None, timezone: str | None, *,
-                     now: datetime, default: Frequency) -> bool:
-        """Write the user's send hour and time zone (a user without a setting gets one
-        with `default` frequency); False when the account does not exist."""
-        for _ in range(2):  # as in set_subscription: a concurrent first write wins the insert
-            try:
-                with self._session() as s, s.begin():
-                    if s.get(m.User, user_id) is None:
-                        return False
-                    row = s.get(DigestSetting, user_id)
-                    if row is None:
-                        row = DigestSetting(user_id=user_id, frequency=default)
-                        s.add(row)
-                    row.hour = hour
-                    row.timezone = timezone
+                    for name, value in values.items():
+                        setattr(row, name, value)
                     row.updated_at = now
                 return True
             except IntegrityError:
