@@ -14,14 +14,13 @@ paper itself in query-by-example tasks).
 from __future__ import annotations
 
 import csv
-import gzip
 import hashlib
 import itertools
 import json
 import random
 import re
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -30,6 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from paperfeed.embed.model import paper_text
+from paperfeed.embed.train import read_jsonl
 from paperfeed.embed.types import Embedder
 from paperfeed.index import IndexDoc, PaperIndex
 from paperfeed.records import derive_title
@@ -82,14 +82,6 @@ def judged_ranking(ids: Sequence[str], exclude: set[str], pool: set[str] | None
 # --- BEIR ---------------------------------------------------------------------
 
 
-def _read_jsonl(path: Path) -> Iterator[dict[str, object]]:
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as handle:
-        for line in handle:
-            if line.strip():
-                yield json.loads(line)
-
-
 def _pick(folder: Path, stem: str, split: str, suffix: str) -> Path:
     for name in (f"{stem}-{split}{suffix}", f"{stem}{suffix}"):
         if (folder / name).is_file():
@@ -103,7 +95,7 @@ def load_beir(folder: Path, split: str = "train") -> DevSet:
     """A BEIR-format folder: corpus.jsonl, queries[-split].jsonl, qrels[-split].tsv."""
     docs = [
         Doc(id=str(row["_id"]), title=str(row.get("title") or ""), abstract=str(row["text"]))
-        for row in _read_jsonl(folder / "corpus.jsonl")
+        for row in read_jsonl(folder / "corpus.jsonl")
     ]
     qrels: dict[str, dict[str, int]] = {}
     with _pick(folder, "qrels", split, ".tsv").open(encoding="utf-8") as handle:
@@ -113,7 +105,7 @@ def load_beir(folder: Path, split: str = "train") -> DevSet:
             qrels.setdefault(row[0], {})[row[1]] = int(row[2])
     queries = {
         str(row["_id"]): str(row["text"])
-        for row in _read_jsonl(_pick(folder, "queries", split, ".jsonl"))
+        for row in read_jsonl(_pick(folder, "queries", split, ".jsonl"))
         if str(row["_id"]) in qrels
     }
     return DevSet(name=f"{folder.name}/{split}", docs=docs, queries=queries, qrels=qrels)
@@ -129,7 +121,7 @@ def load_csfcube(folder: Path, split: str = "dev") -> DevSet:
     CSFCube protocol does; grades are `relevance_adju` (0-3).
     """
     docs: dict[str, Doc] = {}
-    for row in _read_jsonl(folder / "corpus_from_readable_annotations.jsonl"):
+    for row in read_jsonl(folder / "corpus_from_readable_annotations.jsonl"):
         pid = str(row["paper_id"])
         sentences = row["abstract_sentences"]
         assert isinstance(sentences, list)
@@ -215,7 +207,7 @@ def _norm_title(title: str) -> str:
 
 def load_arxiv_sample(path: Path, n: int, seed: int = 0) -> list[Doc]:
     """A deterministic random sample of n papers of the arXiv daily corpus (all if n <= 0)."""
-    rows = list(_read_jsonl(path))
+    rows = list(read_jsonl(path))
     if 0 < n < len(rows):
         rows = random.Random(seed).sample(rows, n)
     docs = []
@@ -269,7 +261,7 @@ def load_seeds_task(
     elif task == "cards":
         by_phrase: dict[str, set[str]] = {}
         phrase_text: dict[str, str] = {}
-        for row in _read_jsonl(seed_folder / "cards-dev.jsonl"):
+        for row in read_jsonl(seed_folder / "cards-dev.jsonl"):
             tasks = row.get("tasks") or []
             assert isinstance(tasks, list)
             for phrase in tasks:

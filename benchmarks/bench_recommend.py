@@ -73,7 +73,6 @@ from __future__ import annotations
 import argparse
 import csv
 import itertools
-import json
 import os
 import random
 import statistics
@@ -94,6 +93,7 @@ import beir  # benchmarks/beir.py: the shared embedding cache
 import ranker_cv  # benchmarks/ranker_cv.py: folds over researchers, choice rules
 from paperfeed.catalog import Catalog
 from paperfeed.embed import paper_text
+from paperfeed.embed.train import read_jsonl
 from paperfeed.index.vocabulary import Vocabulary
 from paperfeed.rank.profile import (
     DEFAULT_PARAMS,
@@ -314,11 +314,6 @@ def task_texts(args: argparse.Namespace) -> list[str]:
     for path in args.seeds:
         texts += [paper_text(r.title, r.abstract) for r in read_records(path) if r.abstract]
     return texts
-
-
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    with path.open(encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
 
 
 def pair_loss(scores: dict[str, float], expertise: dict[str, float]) -> tuple[float, float]:

@@ -74,7 +74,7 @@ def norm_title(title: str) -> str:
 
 def read_titles(paths: Sequence[Path]) -> set[str]:
     """Normalised `title` fields of JSON-lines files (e.g. evaluation corpora to keep out)."""
-    return {norm_title(_clean(row.get("title"))) for path in paths for row in _read_jsonl(path)}
+    return {norm_title(_clean(row.get("title"))) for path in paths for row in read_jsonl(path)}
 
 
 def without(pairs: Sequence[Pair], titles: set[str]) -> list[Pair]:
@@ -82,7 +82,9 @@ def without(pairs: Sequence[Pair], titles: set[str]) -> list[Pair]:
     return [p for p in pairs if not any(norm_title(t) in titles for t in p.titles)]
 
 
-def _read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
+def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
+    """The JSON objects of a JSON-lines file (gzipped when it ends in .gz), blank lines
+    skipped: the shared corpora's format, for training and the benchmarks."""
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rt", encoding="utf-8") as handle:
         for line in handle:
@@ -100,7 +102,7 @@ def title_abstract_pairs(path: Path, n: int, seed: int) -> list[Pair]:
     The positive is the abstract alone: with the title in it as well, the
     pair is matched on the repeated words and teaches almost nothing.
     """
-    rows = [(_clean(r.get("title")), _clean(r.get("abstract"))) for r in _read_jsonl(path)]
+    rows = [(_clean(r.get("title")), _clean(r.get("abstract"))) for r in read_jsonl(path)]
     rows = [(t, a) for t, a in rows if t and len(a) > 50]
     if 0 < n < len(rows):
         rows = random.Random(seed).sample(rows, n)
@@ -134,7 +136,7 @@ def specter_pairs(folder: Path) -> list[Pair]:
 
 def s2orc_pairs(folder: Path) -> list[Pair]:
     """The S2ORC sample: internal citation edges, and (title, paper) for papers with abstracts."""
-    rows = {str(r["paper_id"]): r for r in _read_jsonl(folder / "metadata_sample.jsonl")}
+    rows = {str(r["paper_id"]): r for r in read_jsonl(folder / "metadata_sample.jsonl")}
     texts = {
         pid: paper_text(_clean(r.get("title")), _clean(r.get("abstract")))
         for pid, r in rows.items()
