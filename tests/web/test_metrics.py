@@ -167,8 +167,9 @@ def test_metrics_follow_requests_the_store_the_index_and_the_jobs(
 
 
 def test_status_reads_harvests_job_runs_and_digest_sends_from_the_store(
-        tmp_path: Path) -> None:
-    """The figures behind the gauges, from a real SQLite store (no server needed)."""
+        tmp_path: Path, database: str) -> None:
+    """The figures behind the gauges, from a real store of its own (a fresh database on
+    the PostgreSQL run, not the web suite's shared one; no server needed)."""
     with Catalog(tmp_path / "data", embedder=FakeEmbedder()) as catalog:
         from paperfeed.accounts import Accounts
 

@@ -139,9 +139,10 @@ class RequestMetrics:
             # The router puts the matched route into the (shared) scope.
             route = getattr(scope.get("route"), "path", None) or UNMATCHED
             self.metrics.observe(route, scope["method"], status, seconds)
-            access_log.info("%s %s %d", scope["method"], scope["path"], status, extra={
-                "method": scope["method"], "route": route, "path": scope["path"],
-                "status": status, "duration_ms": round(seconds * 1000, 2)})
+            if access_log.isEnabledFor(logging.INFO):  # e.g. with --log-json (cli/logs.py)
+                access_log.info("%s %s %d", scope["method"], scope["path"], status, extra={
+                    "method": scope["method"], "route": route, "path": scope["path"],
+                    "status": status, "duration_ms": round(seconds * 1000, 2)})
 
         async def send_and_record(message: Message) -> None:
             nonlocal status

@@ -134,6 +134,8 @@ def _run_to_the_end(server: uvicorn.Server, sockets: list[socket.socket] | None 
     """
     signal.signal(signal.SIGTERM, lambda *_: None)
     server.run(sockets=sockets)
+    if not server.started:  # uvicorn.run exits 3 here; say so instead of ending quietly
+        raise ServerError("the web server did not start (see the log above)")
 
 
 def serve_app(app: FastAPI, host: str, port: int, *,
