@@ -66,6 +66,8 @@ def main_options(
 
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+LogJsonOpt = Annotated[bool, typer.Option(
+    "--log-json", help="Log one JSON object per line on stderr (access lines, job runs).")]
 
 
 # --- ingest ---------------------------------------------------------------------
@@ -508,12 +510,18 @@ def serve(
         "--schedule/--no-schedule",
         help="Also run the recurring jobs (harvest, digests); off when a worker runs them.")]
     = True,
+    log_json: LogJsonOpt = False,
 ) -> None:
-    """Serve the web app and the JSON API (/api/v1, OpenAPI at /api/docs)."""
+    """Serve the web app and the JSON API (/api/v1, OpenAPI at /api/docs, /metrics).
+    SIGTERM finishes the requests in flight and the job in hand, then exits."""
+    from paperfeed.cli.logs import use_json_logs
+
+    log_config = use_json_logs() if log_json else None
     os.environ["PAPERFEED_SCHEDULE"] = "1" if schedule else "0"  # for the worker processes
     if workers == 1:
         with open_catalog() as catalog:
-            _serve(catalog, host, port, schedule=schedule and not catalog.store.read_only)
+            _serve(catalog, host, port, schedule=schedule and not catalog.store.read_only,
+                   log_config=log_config)
         return
     from paperfeed.web.server import address, check_port, serve_workers
 
@@ -522,32 +530,35 @@ def serve(
         data_dir = catalog.store.data_dir
     console.print(f"paperfeed is running at {address(host, port)} with {workers} workers "
                   "(Ctrl-C stops it)")
-    serve_workers(host, port, workers, data_dir)
+    serve_workers(host, port, workers, data_dir, log_config=log_config)
 
 
-def _serve(catalog: Catalog, host: str, port: int, *, schedule: bool = False) -> None:
-    import uvicorn
-
+def _serve(catalog: Catalog, host: str, port: int, *, schedule: bool = False,
+           log_config: dict[str, Any] | None = None) -> None:
     from paperfeed.web import create_app
-    from paperfeed.web.server import HTTP_PROTOCOL, address, adopt_address, check_port
+    from paperfeed.web.server import address, adopt_address, check_port, serve_app
 
     check_port(host, port)
     app = create_app(catalog, schedule=schedule)
     adopt_address(app, address(host, port))
     console.print(f"paperfeed is running at [bold]{address(host, port)}[/bold] (Ctrl-C stops it)")
-    uvicorn.run(app, host=host, port=port, log_level="warning", http=HTTP_PROTOCOL)
+    serve_app(app, host, port, log_config=log_config)
 
 
 @app.command()
 @handle_errors
-def worker() -> None:
+def worker(log_json: LogJsonOpt = False) -> None:
     """Run only the recurring jobs (harvest, digests), for a deployment whose web servers
     run with --no-schedule. Settings: PAPERFEED_HARVEST_SETS, PAPERFEED_HARVEST_WHEN,
     PAPERFEED_DIGEST_WHEN and the others in the guide. Ctrl-C or SIGTERM stops it after
     the job in hand."""
     import signal
 
+    from paperfeed.cli.logs import use_json_logs
     from paperfeed.jobs import scheduler_for
+
+    if log_json:
+        use_json_logs()
 
     with open_catalog(writing="worker") as catalog:
         scheduler = scheduler_for(catalog)

@@ -19,15 +19,17 @@ import os
 import re
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from paperfeed.application.schedule import RecurringJob, ScheduleSettings, recurring_jobs
+from paperfeed.application.schedule import Counts, RecurringJob, ScheduleSettings, recurring_jobs
 from paperfeed.catalog import Catalog
 from paperfeed.clock import utc_now
 from paperfeed.errors import PaperfeedError
@@ -120,17 +122,25 @@ class Scheduler:
         beat = threading.Thread(target=self._renew, args=(job, beating), daemon=True,
                                 name=f"paperfeed-lease-{job.name}")
         beat.start()
+        began = time.perf_counter()
+
+        def fields(outcome: str, counts: Counts | None = None) -> dict[str, Any]:
+            # For JSON logs (`--log-json`): one line per run with its job fields.
+            return {"job": job.name, "run_id": run_id, "outcome": outcome, "counts": counts,
+                    "duration_ms": round((time.perf_counter() - began) * 1000, 1)}
+
         try:
             counts = job.run(now)
         except PaperfeedError as exc:
-            log.warning("scheduled job %s failed: %s", job.name, exc)
+            log.warning("scheduled job %s failed: %s", job.name, exc, extra=fields(FAILED))
             self.schedule.finish_run(run_id, FAILED, error=str(exc), now=self.clock())
         except Exception as exc:
-            log.exception("scheduled job %s failed", job.name)
+            log.exception("scheduled job %s failed", job.name, extra=fields(FAILED))
             self.schedule.finish_run(run_id, FAILED, error=f"{type(exc).__name__}: {exc}",
                                      now=self.clock())
         else:
             self.schedule.finish_run(run_id, OK, counts, now=self.clock())
+            log.info("scheduled job %s done", job.name, extra=fields(OK, counts))
         finally:
             beating.set()
             beat.join()

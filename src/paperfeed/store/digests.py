@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -161,6 +161,12 @@ class DigestStore:
                 return run.id, kept
         except IntegrityError:  # the unique (user, period) or (user, paper): lost a race
             return None
+
+    def run_counts(self) -> dict[str, int]:
+        """How many digest runs there are by status (sending, sent, empty, dry-run)."""
+        with self._session() as s:
+            rows = s.execute(select(DigestRun.status, func.count()).group_by(DigestRun.status))
+            return {status: n for status, n in rows}
 
     def mark_sent(self, run_id: int) -> None:
         with self._session() as s, s.begin():

@@ -150,6 +150,13 @@ class Schedule:
                            .order_by(JobRun.id.desc()).limit(1))
             return _record(row) if row is not None else None
 
+    def run_counts(self) -> dict[tuple[str, str], int]:
+        """How many runs each job has had, by (name, outcome): one grouped read."""
+        with self._session() as s:
+            rows = s.execute(select(JobRun.name, JobRun.outcome, func.count())
+                             .group_by(JobRun.name, JobRun.outcome))
+            return {(name, outcome): n for name, outcome, n in rows}
+
     def runs(self, name: str | None = None, *, limit: int = 1000) -> list[RunRecord]:
         """Runs in the order they started (of one job, or of all)."""
         query = select(JobRun).order_by(JobRun.started_at, JobRun.id).limit(limit)

@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from paperfeed import __version__
 from paperfeed.accounts import Accounts
+from paperfeed.application.status import StatusCache
 from paperfeed.catalog import Catalog, PaperNotFoundError
 from paperfeed.errors import IndexStaleError
 from paperfeed.jobs import IMPORT, JobRunner, run_import, scheduler_for
@@ -47,6 +48,8 @@ from paperfeed.web.imports import pages as imports_pages
 from paperfeed.web.library import api as library_api
 from paperfeed.web.library import pages as library_pages
 from paperfeed.web.limits import BodyLimits
+from paperfeed.web.metrics import Metrics, RequestMetrics
+from paperfeed.web.metrics import router as metrics_router
 from paperfeed.web.pages import router as pages_router
 from paperfeed.web.readonly import ReadOnlyGuard
 from paperfeed.web.responses import SafeJSONResponse
@@ -239,6 +242,7 @@ def create_app(catalog: Catalog, *, warm_up: bool = True, settings: Settings | N
     app.state.feed = Feed(catalog)
     app.state.picks = app.state.feed.picks  # the PickSource for digests and Atom feeds
     app.state.templates = templates
+    app.state.metrics = Metrics(StatusCache(catalog))
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     add_api_docs(app)
 
@@ -247,9 +251,11 @@ def create_app(catalog: Catalog, *, warm_up: bool = True, settings: Settings | N
     app.add_middleware(ReadOnlyGuard, store=catalog.store)  # 503 for writes to a read-only store
     app.add_middleware(BodyLimits, limits=settings.body_limits)
     app.add_middleware(IdentityAndHeaders, guard=guard, accounts=accounts)
-    # Outermost: a request for a host this server is not (DNS rebinding, a forged Host
+    # Outermost but one: a request for a host this server is not (DNS rebinding, a forged Host
     # header) is refused before anything reads it. Links never use the Host header anyway.
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.hosts())
+    # Outside even that: every answer is counted and logged, a refused Host included.
+    app.add_middleware(RequestMetrics, metrics=app.state.metrics)
 
     def error(request: Request, status: int, code: str, message: str,
               errors: list[dict[str, str]] | None = None) -> Response:
@@ -294,6 +300,7 @@ def create_app(catalog: Catalog, *, warm_up: bool = True, settings: Settings | N
         return error(request, 500, "internal_error",
                      "something went wrong on our side; the server log has the details")
 
+    app.include_router(metrics_router)
     for router in ROUTERS:
         app.include_router(router)
     return app

@@ -6,11 +6,15 @@ import asyncio
 import contextlib
 import errno
 import os
+import signal
 import socket
+import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -41,6 +45,10 @@ class NoDelayH11Protocol(H11Protocol):
 
 
 HTTP_PROTOCOL = "paperfeed.web.server:NoDelayH11Protocol"
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+# Seconds `serve_workers` waits for its workers after SIGTERM: long enough for a harvest
+# page and an index batch in hand (a scheduled run's lease outlives a kill anyway).
+STOP_GRACE = 600.0
 
 
 def check_port(host: str, port: int) -> None:
@@ -105,7 +113,38 @@ class BackgroundServer:
         self._thread.join(timeout=30)
 
 
-def _worker(host: str, port: int, data_dir: str) -> None:
+def _config(app: FastAPI | str, log_config: dict[str, Any] | None, **options: Any
+            ) -> uvicorn.Config:
+    """uvicorn's settings for a paperfeed server: warnings only and no access log by
+    default; with `log_config` (`--log-json`) that logging, and the app's access lines."""
+    if log_config is None:
+        return uvicorn.Config(app, log_level="warning", access_log=False, http=HTTP_PROTOCOL,
+                              **options)
+    return uvicorn.Config(app, log_config=log_config, access_log=False, http=HTTP_PROTOCOL,
+                          **options)
+
+
+def _run_to_the_end(server: uvicorn.Server, sockets: list[socket.socket] | None = None) -> None:
+    """Serve until SIGTERM or SIGINT, then finish in-flight requests and the lifespan's
+    shutdown (the job and scheduled run in hand), and return.
+
+    uvicorn raises the signal it caught again once it has shut down, so that the default
+    action ends the process; for SIGTERM that is death by signal (exit status -15). A
+    graceful stop is a success: SIGTERM's handler is a no-op while we serve and after.
+    """
+    signal.signal(signal.SIGTERM, lambda *_: None)
+    server.run(sockets=sockets)
+    if not server.started:  # uvicorn.run exits 3 here; say so instead of ending quietly
+        raise ServerError("the web server did not start (see the log above)")
+
+
+def serve_app(app: FastAPI, host: str, port: int, *,
+              log_config: dict[str, Any] | None = None) -> None:
+    """Serve `app` in the foreground until SIGTERM or Ctrl-C (`paperfeed serve`)."""
+    _run_to_the_end(uvicorn.Server(_config(app, log_config, host=host, port=port)))
+
+
+def _worker(host: str, port: int, data_dir: str, log_config: dict[str, Any] | None) -> None:
     """One server process with its own listening socket on the shared port."""
     os.environ["PAPERFEED_DATA"] = data_dir
     # Every worker builds links from the same base URL: the configured one, else this address.
@@ -114,47 +153,72 @@ def _worker(host: str, port: int, data_dir: str) -> None:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
-    server = uvicorn.Server(uvicorn.Config(
-        "paperfeed.web.app:app_from_env", factory=True, log_level="warning",
-        access_log=False, http=HTTP_PROTOCOL))
-    server.run(sockets=[sock])
+    server = uvicorn.Server(_config("paperfeed.web.app:app_from_env", log_config,
+                                    factory=True))
+    _run_to_the_end(server, sockets=[sock])
 
 
-def serve_workers(host: str, port: int, workers: int, data_dir: Path) -> None:
+def serve_workers(host: str, port: int, workers: int, data_dir: Path, *,
+                  log_config: dict[str, Any] | None = None) -> None:
     """`workers` processes, each listening on the port with SO_REUSEPORT.
 
     uvicorn's own `--workers` shares one listening socket, and Linux hands most new
     connections to the same process, so keep-alive clients all landed on one worker
     and a second worker added nothing (measured: search at concurrency 8, 45 req/s with
     one worker or two). With a socket per process the kernel spreads connections by
-    hash. Ctrl-C or SIGTERM stops every worker.
+    hash. Ctrl-C or SIGTERM stops every worker: each finishes its in-flight requests
+    and the job in hand, and this waits for them all (up to `STOP_GRACE` seconds).
+
+    The workers share one fresh PROMETHEUS_MULTIPROC_DIR (removed when they are gone),
+    so that /metrics on any of them counts the requests of all (web/metrics.py).
     """
     import multiprocessing
-    import signal
 
     check_port(host, port)
     context = multiprocessing.get_context("spawn")
-    processes = [context.Process(target=_worker, args=(host, port, str(data_dir)),
+    processes = [context.Process(target=_worker, args=(host, port, str(data_dir), log_config),
                                  name=f"paperfeed-web-{i}") for i in range(workers)]
 
     def stop(*_: object) -> None:
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, stop)
+    with tempfile.TemporaryDirectory(prefix="paperfeed-metrics-") as metrics_dir:
+        try:
+            # Set before the workers start: prometheus-client reads it when first imported.
+            with _environ(MULTIPROC_ENV, metrics_dir):
+                for process in processes:
+                    process.start()
+            while all(p.is_alive() for p in processes):
+                time.sleep(0.5)
+            failed = [p.name for p in processes if p.exitcode]
+            if failed:
+                raise ServerError(f"web worker {failed[0]} stopped (see the log above)")
+        except KeyboardInterrupt:
+            pass
+        finally:
+            # A second SIGTERM while the workers wind down must not cut this wait short.
+            signal.signal(signal.SIGTERM, lambda *_: None)
+            for process in processes:
+                if process.is_alive():
+                    process.terminate()  # uvicorn shuts down gracefully on SIGTERM
+            deadline = time.monotonic() + STOP_GRACE
+            for process in processes:
+                process.join(timeout=max(0.0, deadline - time.monotonic()))
+                if process.is_alive():  # stuck past the grace period
+                    process.kill()
+                    process.join()
+            signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def _environ(name: str, value: str) -> Iterator[None]:
+    old = os.environ.get(name)
+    os.environ[name] = value
     try:
-        for process in processes:
-            process.start()
-        while all(p.is_alive() for p in processes):
-            time.sleep(0.5)
-        failed = [p.name for p in processes if p.exitcode]
-        if failed:
-            raise ServerError(f"web worker {failed[0]} stopped (see the log above)")
-    except KeyboardInterrupt:
-        pass
+        yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
-        for process in processes:
-            if process.is_alive():
-                process.terminate()  # uvicorn shuts down gracefully on SIGTERM
-        for process in processes:
-            process.join(timeout=30)
+        if old is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = old
