@@ -111,6 +111,9 @@ class PaperIndex:
             n_tombstones=int(self._manifest["tombstones"]),
             read_only=read_only,
         )
+        # Mapped now, not at the first dense search: a full rebuild deletes this folder
+        # once it has switched, and a mapping made before keeps the file readable.
+        self._vectors.matrix()
         if lexical_docs < self._vectors.n_live:
             # Superseded versions may linger in tantivy, never fewer documents than papers.
             raise IndexDamagedError(directory, f"lexical index holds {lexical_docs:,} "
