@@ -10,11 +10,11 @@ import a CLI ingest plus an update made a search return the *other* paper.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -188,4 +188,64 @@ def test_a_rebuild_killed_midway_leaves_the_old_generation_serving(
     facts = stats(data)["index"]
     assert isinstance(facts, dict)
     assert facts["pending"] == 0 and facts["rebuilding"] is None
+    index_matches_store(data)
+
+
+# --- probe (d): wrong-paper hits after the server has written once --------------------
+
+ALPHA, BETA = "zqalpha", "zqbeta"  # paper A's word (new), paper B's new word (an update)
+
+
+def cli_ids(data: Path, query: str, mode: str) -> list[str]:
+    result = cli(data, "search", query, "--mode", mode, "--json", "-k", "3")
+    assert_ok(result)
+    return [hit["arxiv_id"] for hit in json.loads(result.stdout)]
+
+
+def assert_right_papers(url: str, data: Path, wanted: dict[str, str]) -> None:
+    """Each word finds exactly its paper: lexically the only hit, densely and hybrid the
+    first one; from the server and from a new CLI process alike."""
+    for query, arxiv_id in wanted.items():
+        for mode in ("lexical", "dense", "hybrid"):
+            for who, ids in (("server", found_ids(url, query, mode)),
+                             ("cli", cli_ids(data, query, mode))):
+                got = ids if mode == "lexical" else ids[:1]
+                assert got == [arxiv_id], f"{who} {mode} {query}: {ids}"
+
+
+def import_on_the_server(url: str, data: Path, arxiv_id: str, word_: str) -> None:
+    """An onboarding upload of one new paper: the server's own import job writes the index."""
+    with httpx.Client(base_url=url, timeout=30) as browser:
+        sign_up(browser, data / "outbox", f"{word_}@example.org")
+        entry = (f"@article{{up, title={{{word_} {word_}}}, author={{Doe, Jane}},\n"
+                 f"  eprint={{{arxiv_id}}}, archivePrefix={{arXiv}}, "
+                 f"abstract={{{word_} {word_} {word_}.}}}}\n")
+        job = wait_for_job(browser, browser.post("/onboarding/import", data={
+            "csrf_token": csrf(browser, "/onboarding")},
+            files={"file": ("up.bib", entry.encode())}))
+        assert job["state"] == "done", job
+
+
+def test_no_wrong_paper_hits_after_server_and_cli_writes(
+        served: tuple[str, Path], tmp_path: Path) -> None:
+    url, data = served
+    import_on_the_server(url, data, "2612.00001", "zqfirstupload")
+    # A: a new paper whose text is (nearly) only its word, so the dense side ranks it first.
+    paper_a = {**listing(900, ALPHA, OLD_DAY, "cs.LG"), "title": f"{ALPHA} {ALPHA}",
+               "abstract": f"{ALPHA} {ALPHA} {ALPHA}."}
+    assert_ok(cli(data, "ingest", str(write(tmp_path / "a.jsonl", [paper_a]))))
+    b = version_2(7, BETA)
+    b.update(title=f"{BETA} {BETA}", abstract=f"{BETA} {BETA} {BETA}.")
+    updated = cli(data, "ingest", str(write(tmp_path / "b.jsonl", [b])))
+    assert_ok(updated)
+    assert "1 changed them" in " ".join(updated.stdout.split())
+    wanted = {ALPHA: "2503.00900", BETA: "2503.00007", "zqfirstupload": "2612.00001"}
+    poll("the CLI's papers on the server", lambda: found_ids(url, BETA) == ["2503.00007"])
+    assert_right_papers(url, data, wanted)
+    assert found_ids(url, word(7)) == []  # B's old text is gone
+    # The server writes again after the CLI's commits: at the true row count, so every
+    # earlier paper keeps its rows; an incremental reindex changes nothing.
+    import_on_the_server(url, data, "2612.00002", "zqsecondupload")
+    assert_ok(cli(data, "reindex"))
+    assert_right_papers(url, data, {**wanted, "zqsecondupload": "2612.00002"})
     index_matches_store(data)
