@@ -331,7 +331,7 @@ class Catalog:
         try:
             with PaperIndex.open(folder, lambda: self.embedder, read_only=True) as partial:
                 return {"indexed": len(partial), "pending": self.pending(partial)}
-        except IndexStaleError:  # damaged or of another model: the rebuild starts over
+        except IndexStaleError:  # damaged: the rebuild starts over
             return {"indexed": 0, "pending": self.store.count()}
 
     def index_is_stale(self) -> bool:
