@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shutil
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -21,7 +22,7 @@ from typing import Any, Literal, cast
 from paperfeed.card_types import Card
 from paperfeed.cards.build import BuildReport, CardMaker, build_cards
 from paperfeed.embed import Embedder, load_embedder
-from paperfeed.errors import ModelUnavailableError, PaperfeedError, SourceError
+from paperfeed.errors import IndexStaleError, ModelUnavailableError, PaperfeedError, SourceError
 from paperfeed.index import IndexDoc, PaperIndex, SearchFilters, SearchHit
 from paperfeed.index.integrity import IndexDamagedError
 from paperfeed.index.lexical import share_like_folder
@@ -152,8 +153,22 @@ class Catalog:
         return self._index or index
 
     def _open_index(self) -> PaperIndex:
-        return PaperIndex.open(self.store.subdir("index"), lambda: self.embedder,
-                               read_only=self.store.read_only)
+        """The index in the folder in use; opened again if a rebuild switched to another
+        folder meanwhile (the one it left is deleted, so it must not be read)."""
+        folder = self.store.index_dir()
+        for _ in range(3):
+            index = PaperIndex.open(folder, lambda: self.embedder,
+                                    read_only=self.store.read_only)
+            now = self.store.index_dir()
+            if now == folder:
+                break
+            folder = now
+        return index
+
+    def _is_current(self, index: PaperIndex) -> bool:
+        """Whether `index` is what the last writer left: the folder in use (a full rebuild
+        switches folders) at the manifest on disk."""
+        return index.directory == self.store.index_dir() and index.is_current()
 
     def _follow(self) -> None:
         """Swap in the index on disk if another process committed since ours was opened."""
@@ -162,14 +177,14 @@ class Catalog:
         try:
             self._next_check = time.monotonic() + FOLLOW_INTERVAL
             index = self._index
-            if index is None or self._writing or index.is_current():
-                return
             try:
+                if index is None or self._writing or self._is_current(index):
+                    return
                 fresh = self._open_index()
                 # A commit while we opened may leave the manifest and tantivy one batch
                 # apart: open again until both are of one generation.
                 for _ in range(3):
-                    if fresh.is_current():
+                    if self._is_current(fresh):
                         break
                     fresh = self._open_index()
             except PaperfeedError as exc:
@@ -261,7 +276,7 @@ class Catalog:
         with the index as the last writer left it."""
         with index_writer(self.store.data_dir, on_wait):
             with self._open_lock:
-                if self._index is not None and not self._index.is_current():
+                if self._index is not None and not self._is_current(self._index):
                     # Another process committed: the next use opens what it wrote (and
                     # finds any damage). Not closed: requests in flight may still read it.
                     self._index = None
@@ -271,41 +286,53 @@ class Catalog:
             finally:
                 self._writing -= 1
 
-    def _drop_index(self) -> None:
-        """Forget the index, damaged or not, and empty its folder for a rebuild."""
-        if self._index is not None:
-            self._index.close()
-            self._index = None
-        self.store.clear_subdir("index")
-
-    def indexed_revision(self) -> int:
-        version = self.index.manifest().get("source_version")
+    def indexed_revision(self, index: PaperIndex | None = None) -> int:
+        """The store revision `index` (default: the one in use) is caught up to."""
+        version = (index if index is not None else self.index).manifest().get("source_version")
         try:
             return int(version) if version is not None else 0
         except ValueError:
             return 0
 
-    def _already_indexed(self) -> Callable[[PaperSummary], bool]:
+    @staticmethod
+    def _already_indexed(index: PaperIndex) -> Callable[[PaperSummary], bool]:
         """Whether a paper changed since the index's revision is in it as it is now:
         true only for what an interrupted catch-up indexed (`PaperIndex.resumable`)."""
-        resumable = self.index.resumable()
+        resumable = index.resumable()
         if resumable is None:
             return lambda summary: False
         revision, keys = resumable
         return lambda summary: summary.revision <= revision and summary.id in keys
 
-    def pending(self) -> int:
-        """How many stored papers the index has not caught up with."""
-        since = self.indexed_revision()
-        if self.index.resumable() is None:
+    def pending(self, index: PaperIndex | None = None) -> int:
+        """How many stored papers `index` (default: the one in use) has not caught up with."""
+        index = index if index is not None else self.index
+        since = self.indexed_revision(index)
+        if index.resumable() is None:
             return self.store.count_since(since)
-        done = self._already_indexed()
+        done = self._already_indexed(index)
         return sum(1 for s in self.store.iter_summaries(since_revision=since) if not done(s))
 
     def index_unfinished(self) -> bool:
-        """True when a catch-up was interrupted: the next one finishes it, even with
-        nothing left to embed, so that the index's revision moves on."""
-        return self.index.resumable() is not None
+        """True when a catch-up or a full rebuild was interrupted: the next one finishes
+        it, even with nothing left to embed (the index's revision moves on, the rebuild
+        switches)."""
+        return self.index.resumable() is not None or self.rebuild_unfinished()
+
+    def rebuild_unfinished(self) -> bool:
+        """True when a full rebuild was interrupted before it switched (kill -9)."""
+        return self.store.index_folders.building() is not None
+
+    def rebuild_progress(self) -> dict[str, int] | None:
+        """An interrupted full rebuild: papers already in its generation and still to do."""
+        folder = self.store.index_folders.building()
+        if folder is None:
+            return None
+        try:
+            with PaperIndex.open(folder, lambda: self.embedder, read_only=True) as partial:
+                return {"indexed": len(partial), "pending": self.pending(partial)}
+        except IndexStaleError:  # damaged: the rebuild starts over
+            return {"indexed": 0, "pending": self.store.count()}
 
     def index_is_stale(self) -> bool:
         """True when the index was built with another embedding model than the current one."""
@@ -321,22 +348,65 @@ class Catalog:
         cannot be compared with the new model's.
         """
         self.store.require_writable()
-        if full or self.index_damage() or self.index_is_stale():
-            self._drop_index()
-        since = self.indexed_revision()
+        if self._rebuilding(full):
+            return self._rebuild(progress, batch_size)
+        return self._catch_up_index(self.index, progress, batch_size)
+
+    def _rebuilding(self, full: bool) -> bool:
+        return (full or self.index_damage() is not None or self.index_is_stale()
+                or self.rebuild_unfinished())
+
+    def _catch_up_index(self, index: PaperIndex, progress: Progress | None,
+                        batch_size: int) -> int:
+        since = self.indexed_revision(index)
         revision = self.store.revision()
-        done = self._already_indexed()  # what a killed run committed is not embedded again
+        done = self._already_indexed(index)  # what a killed run committed is not embedded again
         docs = (_index_doc(s) for s in self.store.iter_summaries(since_revision=since)
                 if not done(s))
         # Batches of 2048: a crash loses under a minute of embedding, and fewer
         # tantivy commits halve the lexical build time (docs/decisions/lexical-engine.md).
-        return self.index.add(docs, progress=progress, source_version=str(revision),
-                              batch_size=batch_size)
+        return index.add(docs, progress=progress, source_version=str(revision),
+                         batch_size=batch_size)
 
-    def pending_for_update(self) -> int:
+    def _rebuild(self, progress: Progress | None, batch_size: int) -> int:
+        """Write a whole new generation beside the index in use, then switch to it in one
+        atomic step: readers answer from the old one throughout, then follow. A rebuild
+        killed midway is finished by the next call (docs/decisions/index-generations.md)."""
+        folders = self.store.index_folders
+        folder = folders.start_rebuild()
+        try:
+            fresh: PaperIndex | None = PaperIndex.open(folder, lambda: self.embedder)
+            assert fresh is not None
+            fresh.verify()
+            if fresh.manifest().get("model_id") not in (None, self.embedder.model_id):
+                fresh = None
+        except IndexStaleError:  # an unfinished rebuild left damaged
+            fresh = None
+        if fresh is None:  # start that rebuild over
+            folder = folders.start_rebuild(fresh=True)
+            fresh = PaperIndex.open(folder, lambda: self.embedder)
+        written = self._catch_up_index(fresh, progress, batch_size)
+        self._carry_over(folder)
+        folders.switch(folder)
+        with self._open_lock:
+            # The old one is not closed: requests in flight may still read it.
+            self._index = fresh
+        return written
+
+    def _carry_over(self, folder: Path) -> None:
+        """Copy what the index folder keeps besides the index (the vocabulary, fitted on
+        the store, not on the index) into a new generation before it is switched to."""
+        old = self.store.index_dir() / VOCABULARY_FILE
+        new = folder / VOCABULARY_FILE
+        if old.is_file() and not new.exists():
+            with contextlib.suppress(OSError):  # a missing vocabulary is fitted again
+                shutil.copyfile(old, new)
+
+    def pending_for_update(self, *, full: bool = False) -> int:
         """How many papers `update_index` will embed now."""
-        if self.index_damage() or self.index_is_stale():
-            return self.store.count()
+        if self._rebuilding(full):
+            progress = self.rebuild_progress()
+            return progress["pending"] if progress else self.store.count()
         return self.pending()
 
     # --- queries ------------------------------------------------------------------
@@ -445,7 +515,7 @@ class Catalog:
         on first use, and again when the store has grown by more than a fifth since
         (idf drifts slowly; a fit takes about 40 s for 75,000 papers). Callers keep it.
         """
-        path = self.store.subdir("index") / VOCABULARY_FILE
+        path = self.store.index_dir() / VOCABULARY_FILE
         size = self.store.count()
         if not self.store.read_only:
             share_like_folder(path)  # older versions wrote it owner-only
@@ -469,6 +539,8 @@ class Catalog:
         else:
             stats["index"] = {**self.index.manifest(), "damaged": None,
                               "pending": self.pending()}
+        # A full rebuild killed before it switched: `reindex` (or any catch-up) finishes it.
+        stats["index"]["rebuilding"] = self.rebuild_progress()
         stats["harvest"] = self.store.harvest_states()
         return stats
 

@@ -3,8 +3,10 @@
 Real processes: the `paperfeed` command (with the tests' instant embedder, tests/index/
 fake_cli.py) SIGKILLs itself at a chosen point of `reindex --full` or of an ingest's
 index phase; a second run must leave every stored paper findable by its own word and
-`stats` must say that nothing waits. Before the index recorded its runs, a kill after
-the first batch of 2,048 left the rest unindexed for good while `stats` said 0 pending.
+`stats` must say that nothing waits. A killed `reindex --full` leaves the old generation
+serving every paper (it writes a new one beside it) and the next `reindex` finishes it.
+Before the index recorded its runs, a kill after the first batch of 2,048 left the rest
+unindexed for good while `stats` said 0 pending.
 """
 
 from __future__ import annotations
@@ -123,15 +125,25 @@ def test_reindex_full_killed_then_reindex_indexes_every_paper(store: Path, kill_
     assert killed.returncode == -9, killed.stderr[-2000:]
     before = stats(store)["index"]
     assert isinstance(before, dict)
-    # The truth right after the kill: what the dead run did not commit is pending.
-    indexed = before["counts"]["papers"]
-    assert before["pending"] == PAPERS - indexed
+    # The old generation still serves every paper; the rebuild's own truth beside it:
+    # what the dead run did not commit is pending there.
+    assert before["counts"]["papers"] == PAPERS and before["pending"] == 0
+    rebuilding = before["rebuilding"]
+    assert isinstance(rebuilding, dict)
+    indexed = rebuilding["indexed"]
+    assert rebuilding["pending"] == PAPERS - indexed
     assert indexed < PAPERS or kill_at == "after_manifest:2"
+    assert_all_findable(store, range(PAPERS))
     again = cli(store, "reindex")
     assert_ok(again)
+    assert "interrupted: finishing it" in again.stdout
     # Only the missing papers are embedded again, not those the dead run committed.
     assert f"{PAPERS - indexed} papers indexed" in again.stdout
     assert_all_findable(store, range(PAPERS))
+    assert stats(store)["index"]["rebuilding"] is None  # type: ignore[index]
+    # The old generation is gone: one index folder, the one in use.
+    assert not (store / "index").exists()
+    assert [p.name for p in (store / "indexes").iterdir()] == ["gen-1"]
 
 
 @pytest.mark.parametrize("kill_at", ["encode:1", "after_manifest:1"])

@@ -1,7 +1,8 @@
 """Catching up: bring the data derived from the store up to date, in dependency order.
 
 First the search index (embeddings and the lexical index, only the papers changed
-since its revision, or all of them when the embedding model changed or `full`), then
+since its revision, or all of them in a new generation beside the one in use when the
+embedding model changed, the index is damaged, a rebuild was interrupted, or `full`), then
 the system cards of papers with none or an outdated one, then the personal feed's
 tf-idf vocabulary (fitted here, about 40 s for 75k papers and only when the store grew
 by a fifth, rather than inside someone's first feed request). `paperfeed ingest`,
@@ -18,6 +19,7 @@ from paperfeed.index.vocabulary import VOCABULARY_FILE
 
 REBUILD_NOTE = "The index was built with another model: rebuilding it."
 DAMAGED_NOTE = "The search index is damaged ({}): rebuilding it."
+RESUME_NOTE = "A full rebuild of the search index was interrupted: finishing it."
 VOCABULARY_LABEL = "corpus vocabulary for the personal feed"
 
 
@@ -56,7 +58,9 @@ def catch_up(catalog: Catalog, progress: Progress | None = None, *, full: bool =
             progress.note(DAMAGED_NOTE.format(damage))
             full = True
         stale = not full and catalog.index_is_stale()
-        pending = catalog.store.count() if full else catalog.pending_for_update()
+        if catalog.rebuild_unfinished() and not stale:
+            progress.note(RESUME_NOTE)
+        pending = catalog.pending_for_update(full=full)
         indexed = 0
         if pending or damage or catalog.index_unfinished():
             if stale:
@@ -65,7 +69,7 @@ def catch_up(catalog: Catalog, progress: Progress | None = None, *, full: bool =
                 indexed = catalog.update_index(progress=advance, full=full,
                                                batch_size=index_batch)
     cards = update_cards(catalog, progress, workers=card_workers)
-    vocabulary = bool(indexed) or not (catalog.store.subdir("index") / VOCABULARY_FILE).exists()
+    vocabulary = bool(indexed) or not (catalog.store.index_dir() / VOCABULARY_FILE).exists()
     if vocabulary:
         with progress.step(Step("vocabulary", VOCABULARY_LABEL)):
             catalog.vocabulary()

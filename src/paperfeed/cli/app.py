@@ -363,6 +363,9 @@ def stats(as_json: JsonOpt = False) -> None:
     table.add_row("not yet indexed", str(idx["pending"]))
     if idx.get("damaged"):
         table.add_row("index damaged", escape(f"{idx['damaged']}; `paperfeed reindex` rebuilds it"))
+    if rebuilding := idx.get("rebuilding"):
+        table.add_row("rebuild unfinished", f"{rebuilding['indexed']:,} indexed, "
+                      f"{rebuilding['pending']:,} to go; `paperfeed reindex` finishes it")
     table.add_row("model", str(idx.get("model_id", "")))
     for key, value in facts["harvest"].items():
         table.add_row(f"harvest {key}", escape(json.dumps(value, default=str)))

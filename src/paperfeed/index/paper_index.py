@@ -111,6 +111,9 @@ class PaperIndex:
             n_tombstones=int(self._manifest["tombstones"]),
             read_only=read_only,
         )
+        # Mapped now, not at the first dense search: a full rebuild deletes this folder
+        # once it has switched, and a mapping made before keeps the file readable.
+        self._vectors.matrix()
         if lexical_docs < self._vectors.n_live:
             # Superseded versions may linger in tantivy, never fewer documents than papers.
             raise IndexDamagedError(directory, f"lexical index holds {lexical_docs:,} "
@@ -257,10 +260,21 @@ class PaperIndex:
 
     # --- writing -----------------------------------------------------------------
 
+    def _require_current(self) -> None:
+        """Refuse to write over another process's commit: rows are numbered by the count
+        this object read, so writing at a stale count would give two papers one row (the
+        probe's wrong-paper hits). Writers take the writer lock and reopen first
+        (`Catalog.writing_index`); this catches any path that does not."""
+        if not self.is_current():
+            raise IndexStaleError(
+                f"the index in {self.directory} was changed by another process after this "
+                "one opened it; open it again before writing")
+
     def _recover(self) -> None:
         """Before the first write: drop what a crashed writer left in tantivy."""
         if self.read_only:
             raise PaperfeedError(f"the index in {self.directory} is open read-only")
+        self._require_current()
         if self._recovered:
             return
         generation = int(self._manifest["generation"])
@@ -341,6 +355,7 @@ class PaperIndex:
 
     def _append_batch(self, docs: list[IndexDoc], vectors: npt.NDArray[np.float32],
                       model_id: str, run: dict[str, Any] | None) -> int:
+        self._require_current()
         if self._vectors.dimension == 0:
             self._vectors.dimension = int(vectors.shape[1])
         generation = int(self._manifest["generation"]) + 1

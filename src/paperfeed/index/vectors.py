@@ -210,7 +210,10 @@ class VectorStore:
             self._ann = ann
             if self._sync_ann(ann):
                 self._ann_dirty = True
-                self.save_ann()  # the next process need not catch up again
+                # The next process need not catch up again; a generation that a rebuild
+                # has replaced and deleted cannot keep it, and need not.
+                with contextlib.suppress(OSError):
+                    self.save_ann()
         return self._ann
 
     def save_ann(self) -> None:

@@ -58,6 +58,7 @@ from paperfeed.store import models as m
 from paperfeed.store import postgres
 from paperfeed.store.bounded import clip
 from paperfeed.store.files import atomic_write
+from paperfeed.store.index_folders import IndexFolders
 from paperfeed.store.merge import (
     CATEGORY_MAX,
     FIELDS,
@@ -395,6 +396,16 @@ class Store:
         if not self.read_only:
             path.mkdir(parents=True, exist_ok=True)
         return path
+
+    @property
+    def index_folders(self) -> IndexFolders:
+        """The search index's generations in the data directory (`store.index_folders`)."""
+        return IndexFolders(self.data_dir, read_only=self.read_only)
+
+    def index_dir(self) -> Path:
+        """The folder of the search index in use (the current generation): what a reader
+        opens, and what a backup copies while holding the index writer lock."""
+        return self.index_folders.current()
 
     def secret_key(self) -> bytes:
         """This installation's signing key: `PAPERFEED_SECRET_KEY`, else a random one kept in
