@@ -32,6 +32,8 @@ from pathlib import Path
 
 import httpx
 
+from paperfeed.store.index_folders import IndexFolders
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -97,7 +99,7 @@ def main() -> None:
                 one = Path(tmp) / f"new{n}.jsonl"
                 one.write_text(paper(args.papers + n, word))
                 cli(data, "ingest", str(one))
-                committed = (data / "index" / "manifest.json").stat().st_mtime
+                committed = (IndexFolders(data).current() / "manifest.json").stat().st_mtime
                 while not found(url, word):
                     time.sleep(0.02)
                 lags.append(time.time() - committed)
