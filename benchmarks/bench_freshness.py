@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -64,6 +65,25 @@ def found(url: str, word: str) -> bool:
     return bool(answer.status_code == 200 and answer.json()["results"])
 
 
+def measure_lags(url: str, data: Path, work: Path, first: int, count: int,
+                 ingest: Callable[[Path, Path], None] | None = None) -> list[float]:
+    """`count` one-paper ingests (numbers from `first`) by `ingest(data, file)` (default:
+    `cli`, a separate process), each waited for on the server at `url`: the lags in s,
+    from the index commit (manifest.json's mtime) to the first answer holding the paper."""
+    lags = []
+    for n in range(count):
+        word = f"zqfresh{n}x"
+        one = work / f"new{n}.jsonl"
+        one.write_text(paper(first + n, word))
+        (ingest or (lambda d, f: cli(d, "ingest", str(f))))(data, one)
+        committed = (IndexFolders(data).current() / "manifest.json").stat().st_mtime
+        while not found(url, word):
+            time.sleep(0.02)
+        lags.append(time.time() - committed)
+        print(f"ingest {n + 1}: searchable {lags[-1] * 1000:.0f} ms after the commit")
+    return lags
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--papers", type=int, default=2000)
@@ -93,17 +113,7 @@ def main() -> None:
                 if time.monotonic() > deadline:
                     raise SystemExit("the server did not start")
                 time.sleep(0.2)
-            lags = []
-            for n in range(args.ingests):
-                word = f"zqfresh{n}x"
-                one = Path(tmp) / f"new{n}.jsonl"
-                one.write_text(paper(args.papers + n, word))
-                cli(data, "ingest", str(one))
-                committed = (IndexFolders(data).current() / "manifest.json").stat().st_mtime
-                while not found(url, word):
-                    time.sleep(0.02)
-                lags.append(time.time() - committed)
-                print(f"ingest {n + 1}: searchable {lags[-1] * 1000:.0f} ms after the commit")
+            lags = measure_lags(url, data, Path(tmp), args.papers, args.ingests)
         finally:
             server.terminate()
             server.wait(timeout=60)

@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from paperfeed.catalog import Catalog
-from paperfeed.index.vocabulary import Vocabulary
+from paperfeed.index.vocabulary import VOCABULARY_FILE, Vocabulary
 from paperfeed.latex import clean_latex
 from paperfeed.rank.picks import Pick, PickSource
 from paperfeed.rank.profile import (
@@ -77,10 +77,11 @@ class Feed:
         self.catalog = catalog
         self._seed = seed
         self.params = params
-        # Keyed by the index's version (`PaperIndex.version`): any commit, by this process
-        # or another, brings a fresh sample and a vocabulary check. The vocabulary is kept
-        # with the background whose tf-idf rows it made.
-        self._background: tuple[tuple[str, int], Background, Vocabulary | None] | None = None
+        # Keyed by the index's version (`PaperIndex.version`) and the vocabulary file's
+        # stamp (`_vocabulary_stamp`): any commit or refit, by this process or another,
+        # brings a fresh sample. The vocabulary is kept with the background whose tf-idf
+        # rows it made.
+        self._background: tuple[object, Background, Vocabulary | None] | None = None
         # tf-idf rows of candidates already seen, per vocabulary: a day's candidates are
         # the same for every user and request, and turning 2,000 texts into rows costs
         # about 0.75 s, against a few ms to assemble cached ones. Each row is kept with the
@@ -126,7 +127,7 @@ class Feed:
     def _model(self) -> tuple[Background | None, Vocabulary | None]:
         """The background and the vocabulary of its tf-idf rows (None: embeddings only)."""
         index = self.catalog.index
-        version = index.version()
+        version = (index.version(), self._vocabulary_stamp())
         if self._background is not None and self._background[0] == version:
             return self._background[1], self._background[2]
         keys = sorted(index.keys())
@@ -149,6 +150,19 @@ class Feed:
         background = Background(vectors, terms)
         self._background = (version, background, vocabulary)
         return background, vocabulary
+
+    def _vocabulary_stamp(self) -> tuple[int, int, int] | None:
+        """The vocabulary file's inode, mtime and size, when the ranker uses it. A catch-up
+        refits the vocabulary after its index commit, so a process that followed the
+        commit in between would otherwise keep the old vocabulary until the next commit.
+        One stat; the file is replaced atomically, so a refit always changes the stamp."""
+        if not self.params.uses_lexical:
+            return None
+        try:
+            found = (self.catalog.store.data_dir / "index" / VOCABULARY_FILE).stat()
+        except OSError:
+            return None
+        return found.st_ino, found.st_mtime_ns, found.st_size
 
     def profile(self, user_id: int) -> Profile | None:
         """The user's profile, or None when they have no positive paper yet."""
