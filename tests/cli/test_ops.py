@@ -218,6 +218,9 @@ def test_backup_refuses_a_missing_parent_or_a_folder_that_is_not_empty(
         source: Path, tmp_path: Path) -> None:
     one_line_error(run(source, "backup", str(tmp_path / "gone" / "backup")),
                    "parent folder", "does not exist")
+    one_line_error(run(tmp_path / "no-store", "backup", str(tmp_path / "backup")),
+                   "no store")
+    assert not (tmp_path / "no-store").exists() and not (tmp_path / "backup").exists()
     full = tmp_path / "full"
     full.mkdir()
     (full / "notes.txt").write_text("mine")

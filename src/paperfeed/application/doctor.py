@@ -95,7 +95,8 @@ def _vocabulary(catalog: Catalog) -> Check:
 def diagnose(catalog: Catalog) -> list[Check]:
     """Every check, in the order a repair depends on them."""
     store = catalog.store
-    checks = [Check("database", integrity_problem(store), store.url),
+    checks = [Check("database", integrity_problem(store), store.url if store.embedded
+                    else f"{store.url} (PostgreSQL checks its own pages)"),
               Check("migrations", migration_problem(store)), _secret_key(catalog)]
     checks += _index(catalog)
     checks += [_cards(catalog), _vocabulary(catalog)]

@@ -22,6 +22,8 @@ from paperfeed.cli.common import (
     state,
 )
 from paperfeed.store import Store, default_data_dir
+from paperfeed.store.backup import BackupError
+from paperfeed.store.store import DB_FILE, database_url
 
 if TYPE_CHECKING:
     from paperfeed.application.doctor import Check
@@ -44,7 +46,10 @@ def backup(
     sha256 of every file in backup.json. Written beside DEST and renamed into place."""
     from paperfeed.application.backup import back_up
 
-    with Store(state.data_dir) as store:
+    data_dir = state.data_dir or default_data_dir()
+    if database_url() is None and not (data_dir / DB_FILE).is_file():
+        raise BackupError(f"there is no store in {data_dir} to back up")
+    with Store(data_dir) as store:
         info = back_up(store, dest.absolute(), _say)
     if as_json:
         emit_json(info)

@@ -80,9 +80,9 @@ def check_destination(dest: Path, what: str) -> None:
 
 
 @contextlib.contextmanager
-def _building(dest: Path, what: str) -> Iterator[Path]:
-    """A hidden temporary folder beside `dest`, renamed to `dest` when the block ends
-    normally and removed when it raises (a kill leaves only the hidden folder)."""
+def _building(dest: Path, what: str, mode: int) -> Iterator[Path]:
+    """A hidden temporary folder beside `dest`, renamed to `dest` (with `mode`) when the
+    block ends normally and removed when it raises (a kill leaves only the hidden folder)."""
     check_destination(dest, what)
     try:
         tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".partial"))
@@ -90,7 +90,7 @@ def _building(dest: Path, what: str) -> Iterator[Path]:
         raise BackupError(f"cannot write {what} beside {dest}: {exc}") from exc
     try:
         yield tmp
-        os.chmod(tmp, 0o700 if what == "a backup" else 0o755)
+        os.chmod(tmp, mode)
         if dest.exists():
             dest.rmdir()  # empty (checked): the rename takes its place
         os.replace(tmp, dest)
@@ -168,7 +168,7 @@ class BackupFolder:
 @contextlib.contextmanager
 def new_backup(dest: Path) -> Iterator[BackupFolder]:
     """A backup written into a hidden folder beside `dest` and renamed to `dest` at the end."""
-    with _building(dest, "a backup") as tmp:
+    with _building(dest, "a backup", 0o700) as tmp:  # it holds the secret key
         folder = BackupFolder(tmp)
         yield folder
         if "files" not in folder.info:
@@ -258,7 +258,7 @@ def restore_files(backup: Backup, data_dir: Path) -> None:
             data_dir.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise BackupError(f"cannot make the data folder {data_dir}: {exc}") from exc
-    with _building(data_dir, "a restore") as tmp:
+    with _building(data_dir, "a restore", 0o755) as tmp:
         for name in sorted(backup.info["files"]):
             if url is not None and name == DB_FILE:
                 continue
