@@ -31,6 +31,7 @@ from paperfeed.cli.common import (
     state,
 )
 from paperfeed.cli.digest import digest_app
+from paperfeed.cli.ops import backup, doctor, restore
 from paperfeed.cli.store import store_app
 from paperfeed.errors import PaperfeedError, SourceError
 from paperfeed.index import SearchFilters
@@ -49,6 +50,8 @@ app.add_typer(digest_app, name="digest")
 app.add_typer(cards_app, name="cards")
 app.add_typer(account_app, name="account")
 app.add_typer(store_app, name="store")
+for _command in (backup, restore, doctor):
+    app.command()(_command)
 
 
 @app.callback()
