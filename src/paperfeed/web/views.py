@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 from urllib.parse import quote
 
+from paperfeed.application.backfill import coverage, indexing_job
 from paperfeed.authors import active_periods, coauthor_groups, frequent_coauthors, monthly_counts
 from paperfeed.cards.display import about
 from paperfeed.cards.model import Card
@@ -212,7 +213,10 @@ class Views:
                                           filters=filters, sort=sort, mode=mode)
         shown = results[:per_page]
         briefs = self.briefs([r.paper for r in shown], voter)
+        covered = coverage(self.catalog, self._per_revision("count", self.catalog.store.count))
         return s.SearchOut(
+            indexed=covered.indexed, papers=covered.papers, partial=covered.partial,
+            index_note=covered.message(),
             query=query, date_from=date_from, date_to=date_to, category=category, author=author,
             sort=sort, mode=mode,
             results=[s.SearchResult(
@@ -362,8 +366,12 @@ class Views:
                 for key, value, at in self.catalog.store.harvest_jobs()]
         pending = index["pending"]
         health: Literal["ok", "index behind", "empty"]
+        job = indexing_job(self.catalog)
         if not stats["papers"]:
             health, detail = "empty", "nothing stored yet: run `paperfeed quickstart` or ingest"
+        elif pending and job is not None:
+            health, detail = "index behind", (f"{pending:,} papers not yet searchable: being "
+                                              "indexed in the background")
         elif pending:
             health, detail = "index behind", f"{pending} papers not yet searchable: run reindex"
         else:
@@ -375,6 +383,10 @@ class Views:
                             for c, n in stats["top_categories"].items()],
             index=index,
             harvest=jobs, scheduled=self.scheduled_jobs(),
+            indexing=None if job is None else s.IndexingOut(
+                state=job.state, step=job.progress.get("step"), label=job.progress.get("label"),
+                done=int(job.progress.get("done") or 0), total=job.progress.get("total"),
+                started_at=job.started_at),
             health=health, health_detail=detail,
         )
 
