@@ -26,7 +26,7 @@ from paperfeed.application.progress import Advance, Progress, Step
 from paperfeed.cards.build import TAGGER_ENV, default_tagger_path
 from paperfeed.catalog import Catalog
 from paperfeed.settings import SettingsError
-from paperfeed.store.jobs import ACTIVE, QUEUED, JobInfo, JobStore
+from paperfeed.store.jobs import ACTIVE, QUEUED, RUNNING, JobInfo, JobStore
 
 CATCH_UP = "catch-up"
 TAGGER_DATA = "tagger_data"  # in the job's payload: train the tagger from this folder
@@ -59,7 +59,7 @@ class Coverage:
 
     indexed: int
     papers: int
-    indexing: bool  # a catch-up job is queued or running
+    indexing: bool  # a catch-up job is running
 
     @property
     def partial(self) -> bool:
@@ -85,8 +85,10 @@ def coverage(catalog: Catalog, papers: int | None = None) -> Coverage:
     """What search covers now; `papers` when the caller already counted the store."""
     indexed = len(catalog.index)
     papers = catalog.store.count() if papers is None else papers
-    busy = indexed < papers and indexing_job(catalog) is not None
-    return Coverage(indexed=indexed, papers=papers, indexing=busy)
+    job = indexing_job(catalog) if indexed < papers else None
+    # Queued only (no server has taken it up yet): nothing is being indexed.
+    return Coverage(indexed=indexed, papers=papers,
+                    indexing=job is not None and job.state == RUNNING)
 
 
 def needs_catch_up(catalog: Catalog) -> bool:
