@@ -15,6 +15,7 @@ What it measures
       vocabulary too).
 
     The machine's load shows in every figure: run it on an idle machine for the record.
+    The step times (ingest, index, cards) are in the quickstart's log (--log).
 
 How to run
         PYTHONPATH=src .venv/bin/python benchmarks/bench_first_page.py
@@ -106,6 +107,7 @@ def measure_first_page(data_dir: Path, *, corpus: Path = CORPUS, complete: bool 
             figures.update(first_answer_s=round(time.monotonic() - started, 1),
                            indexed_at_first_answer=first["indexed"], papers=first["papers"],
                            note=first["index_note"])
+            print(json.dumps(figures), flush=True)  # now, in case the rest is cut short
             if complete:
                 indexed_at = None
                 while time.monotonic() < deadline:

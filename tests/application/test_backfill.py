@@ -94,11 +94,14 @@ def test_newest_above_what_waits_is_a_whole_catch_up(dated: Catalog) -> None:
 def test_coverage_counts_the_index_against_the_store_and_words_it(dated: Catalog) -> None:
     catch_up(dated, newest=5)
     covered = coverage(dated)
-    assert covered == Coverage(indexed=5, papers=PAPERS, indexing=False)
+    assert covered == Coverage(indexed=5, papers=PAPERS, job=None)
     assert covered.message() == ("searching 5 of 24 papers; the rest are not indexed yet "
                                  "(`paperfeed serve` or `paperfeed reindex` indexes them)")
-    assert Coverage(8210, 74728, True).message() == (
+    assert Coverage(8210, 74728, "running").message() == (
         "searching 8,210 of 74,728 papers; the rest are being indexed")
+    assert Coverage(8210, 74728, "queued").message() == (
+        "searching 8,210 of 74,728 papers; the rest are queued for indexing (a running "
+        "`paperfeed serve` does it)")
     catch_up(dated, card_workers=1)
     assert coverage(dated).message() is None and not coverage(dated).partial
 
@@ -110,7 +113,7 @@ def test_a_catch_up_is_queued_once_and_only_when_there_is_work(dated: Catalog) -
     assert queue_catch_up(dated) is None  # one queued is enough
     jobs = JobStore(dated.store)
     assert jobs.claim((CATCH_UP,)) is not None  # now "running", maybe by a dead process
-    assert indexing_job(dated) is not None and coverage(dated).indexing
+    assert indexing_job(dated) is not None and coverage(dated).job == "running"
     again = queue_catch_up(dated)
     assert again is not None and again.id != job.id
     for queued in (job, again):
@@ -149,7 +152,7 @@ def test_no_tagger_is_trained_when_one_is_set_or_there(
 
 
 def test_first_papers_reads_the_setting_and_names_it_when_bad() -> None:
-    assert first_papers({}) == 6000
+    assert first_papers({}) == 3000
     assert first_papers({"PAPERFEED_FIRST_PAPERS": "250"}) == 250
     for bad in ("0", "-3", "many"):
         with pytest.raises(SettingsError, match="PAPERFEED_FIRST_PAPERS"):

@@ -145,7 +145,7 @@ def test_the_quickstart_stops_after_the_newest_papers_and_serve_finishes_the_res
     assert searched.returncode == 0, searched.stderr
     assert [r["arxiv_id"] for r in json.loads(searched.stdout)] == ["2503.00000"]
     assert PARTIAL in " ".join(searched.stderr.split())
-    assert "the rest are not indexed yet" in " ".join(searched.stderr.split())
+    assert "the rest are queued for indexing" in " ".join(searched.stderr.split())
     assert json.loads(cli(env, data, "search", OLDEST_WORD, "--mode", "lexical",
                           "--json").stdout) == []
 

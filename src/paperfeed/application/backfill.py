@@ -31,9 +31,10 @@ from paperfeed.store.jobs import ACTIVE, QUEUED, RUNNING, JobInfo, JobStore
 CATCH_UP = "catch-up"
 TAGGER_DATA = "tagger_data"  # in the job's payload: train the tagger from this folder
 FIRST_PAPERS_ENV = "PAPERFEED_FIRST_PAPERS"
-# About 70 s of embedding on 2 busy cores (docs/decisions/first-page.md): with the
-# corpus load and the server's start, the first page answers within 3 minutes.
-FIRST_PAPERS = 6000
+# About two weeks of arXiv cs listings (~300 papers a day), 35 s of embedding on 2 idle
+# cores: with the corpus load and the cards the first page answers well within 3 minutes
+# (docs/decisions/first-page.md).
+FIRST_PAPERS = 3000
 
 Beat = Callable[[dict[str, Any]], None]
 
@@ -55,11 +56,12 @@ def first_papers(env: dict[str, str] | None = None) -> int:
 
 @dataclass(frozen=True)
 class Coverage:
-    """How many stored papers search sees, and whether the rest is being indexed."""
+    """How many stored papers search sees, and the state of the catch-up job finishing
+    the rest ("queued", "running"; None when there is none)."""
 
     indexed: int
     papers: int
-    indexing: bool  # a catch-up job is running
+    job: str | None = None
 
     @property
     def partial(self) -> bool:
@@ -69,9 +71,10 @@ class Coverage:
         """The line a searcher reads while the index is partial; None when it is whole."""
         if not self.partial:
             return None
-        rest = ("the rest are being indexed" if self.indexing else
-                "the rest are not indexed yet (`paperfeed serve` or `paperfeed reindex` "
-                "indexes them)")
+        rest = {RUNNING: "the rest are being indexed",
+                QUEUED: "the rest are queued for indexing (a running `paperfeed serve` does it)"
+                }.get(self.job or "", "the rest are not indexed yet (`paperfeed serve` or "
+                                      "`paperfeed reindex` indexes them)")
         return f"searching {self.indexed:,} of {self.papers:,} papers; {rest}"
 
 
@@ -86,9 +89,7 @@ def coverage(catalog: Catalog, papers: int | None = None) -> Coverage:
     indexed = len(catalog.index)
     papers = catalog.store.count() if papers is None else papers
     job = indexing_job(catalog) if indexed < papers else None
-    # Queued only (no server has taken it up yet): nothing is being indexed.
-    return Coverage(indexed=indexed, papers=papers,
-                    indexing=job is not None and job.state == RUNNING)
+    return Coverage(indexed=indexed, papers=papers, job=job.state if job else None)
 
 
 def needs_catch_up(catalog: Catalog) -> bool:
