@@ -198,3 +198,29 @@ def test_the_interactive_quickstart_serves_first_and_indexes_the_rest_itself(
     wait_for(lambda: not search(client, OLDEST_WORD)["partial"])
     assert found(search(client, OLDEST_WORD)) == {f"2503.{(DAYS - 1) * 100:05d}"}
     wait_for(lambda: client.get("/api/v1/stats").json()["indexing"] is None)
+
+
+def test_a_worker_finishes_the_index_for_web_servers_without_a_schedule(
+        tmp_path: Path, corpus: Path, env: dict[str, str]) -> None:
+    from paperfeed.application.backfill import coverage
+    from paperfeed.catalog import Catalog
+    from tests.index.conftest import FakeEmbedder
+
+    data = tmp_path / "data"
+    quickstart(env, data, corpus)
+    with Catalog(data, embedder=FakeEmbedder()) as catalog:
+        assert coverage(catalog).indexed == FIRST
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "tests.cli.first_page_cli", "--data-dir", str(data), "worker"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        with Catalog(data, embedder=FakeEmbedder()) as catalog:
+            wait_for(lambda: not coverage(catalog).partial)
+            assert coverage(catalog).indexed == PAPERS
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(60)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()

@@ -580,16 +580,24 @@ def _serve(catalog: Catalog, host: str, port: int, *, schedule: bool = False) ->
 def worker() -> None:
     """Run only the recurring jobs (harvest, digests), for a deployment whose web servers
     run with --no-schedule. Settings: PAPERFEED_HARVEST_SETS, PAPERFEED_HARVEST_WHEN,
-    PAPERFEED_DIGEST_WHEN and the others in the guide. Ctrl-C or SIGTERM stops it after
+    PAPERFEED_DIGEST_WHEN and the others in the guide. It also finishes a partial index
+    (the quickstart's first phase) in the background. Ctrl-C or SIGTERM stops it after
     the job in hand."""
     import signal
 
-    from paperfeed.jobs import scheduler_for
+    from paperfeed.application.backfill import CATCH_UP, queue_catch_up, run_catch_up_job
+    from paperfeed.cli.render import RichProgress
+    from paperfeed.jobs import JobRunner, scheduler_for
+    from paperfeed.store.jobs import JobStore
 
     with open_catalog(writing="worker") as catalog:
         scheduler = scheduler_for(catalog)
+        catching_up = JobRunner(JobStore(catalog.store), {CATCH_UP: lambda job, beat: (
+            run_catch_up_job(catalog, job.payload, beat, RichProgress(console)))})
         signal.signal(signal.SIGTERM, lambda *_: scheduler.request_stop())
         console.print("paperfeed worker is running the recurring jobs (Ctrl-C stops it)")
+        queue_catch_up(catalog)
+        catching_up.start()
         scheduler.start()
         try:
             scheduler.wait()
@@ -597,6 +605,7 @@ def worker() -> None:
             pass
         finally:
             scheduler.stop()
+            catching_up.stop()
 
 
 def _check_web_app(catalog: Catalog, host: str, port: int) -> None:
