@@ -100,8 +100,8 @@ def test_coverage_counts_the_index_against_the_store_and_words_it(dated: Catalog
     assert Coverage(8210, 74728, "running").message() == (
         "searching 8,210 of 74,728 papers; the rest are being indexed")
     assert Coverage(8210, 74728, "queued").message() == (
-        "searching 8,210 of 74,728 papers; the rest are queued for indexing (a running "
-        "`paperfeed serve` does it)")
+        "searching 8,210 of 74,728 papers; the rest are queued for indexing (`paperfeed "
+        "serve` or `paperfeed worker` runs the job)")
     catch_up(dated, card_workers=1)
     assert coverage(dated).message() is None and not coverage(dated).partial
 

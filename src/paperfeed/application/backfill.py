@@ -72,7 +72,8 @@ class Coverage:
         if not self.partial:
             return None
         rest = {RUNNING: "the rest are being indexed",
-                QUEUED: "the rest are queued for indexing (a running `paperfeed serve` does it)"
+                QUEUED: "the rest are queued for indexing (`paperfeed serve` or `paperfeed worker` "
+                        "runs the job)"
                 }.get(self.job or "", "the rest are not indexed yet (`paperfeed serve` or "
                                       "`paperfeed reindex` indexes them)")
         return f"searching {self.indexed:,} of {self.papers:,} papers; {rest}"
