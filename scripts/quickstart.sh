@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# README command 1: install, then load a real corpus, index it and start searching.
+# README command 1: install, then load a real corpus, index its newest papers and start
+# searching; the server indexes the rest in the background (docs/decisions/first-page.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh

@@ -9,6 +9,8 @@ data directory's folders and the index works inside the one it is given.
 from __future__ import annotations
 
 import contextlib
+import datetime
+import heapq
 import logging
 import os
 import shutil
@@ -340,33 +342,39 @@ class Catalog:
         return built_with is not None and built_with != self.embedder.model_id
 
     def update_index(
-        self, *, progress: Progress | None = None, full: bool = False, batch_size: int = 2048
+        self, *, progress: Progress | None = None, full: bool = False, batch_size: int = 2048,
+        newest: int | None = None,
     ) -> int:
         """Bring the index up to the store's revision: only changed papers unless `full`.
 
         An index built with another model is rebuilt from scratch: its vectors
-        cannot be compared with the new model's.
+        cannot be compared with the new model's. With `newest` only the newest that
+        many changed papers (by date) are made current, newest first, and the run is
+        left unfinished: the next update, resumed, indexes the rest.
         """
         self.store.require_writable()
         if self._rebuilding(full):
             return self._rebuild(progress, batch_size)
-        return self._catch_up_index(self.index, progress, batch_size)
+        return self._catch_up_index(self.index, progress, batch_size, newest)
 
     def _rebuilding(self, full: bool) -> bool:
         return (full or self.index_damage() is not None or self.index_is_stale()
                 or self.rebuild_unfinished())
 
     def _catch_up_index(self, index: PaperIndex, progress: Progress | None,
-                        batch_size: int) -> int:
+                        batch_size: int, newest: int | None = None) -> int:
         since = self.indexed_revision(index)
         revision = self.store.revision()
         done = self._already_indexed(index)  # what a killed run committed is not embedded again
-        docs = (_index_doc(s) for s in self.store.iter_summaries(since_revision=since)
-                if not done(s))
+        summaries: Iterable[PaperSummary] = self.store.iter_summaries(since_revision=since)
+        if newest is not None:  # the newest of all changed papers, indexed or not yet
+            summaries = heapq.nlargest(newest, summaries,
+                                       key=lambda s: (s.date or datetime.date.min, s.id))
+        docs = (_index_doc(s) for s in summaries if not done(s))
         # Batches of 2048: a crash loses under a minute of embedding, and fewer
         # tantivy commits halve the lexical build time (docs/decisions/lexical-engine.md).
         return index.add(docs, progress=progress, source_version=str(revision),
-                         batch_size=batch_size)
+                         batch_size=batch_size, finish=newest is None)
 
     def _rebuild(self, progress: Progress | None, batch_size: int) -> int:
         """Write a whole new generation beside the index in use, then switch to it in one

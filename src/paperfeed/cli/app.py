@@ -303,6 +303,12 @@ def search(
 
 
 def _warn_pending(catalog: Catalog) -> None:
+    from paperfeed.application.backfill import coverage
+
+    note = coverage(catalog).message()
+    if note:  # a first phase: "searching 8,210 of 74,728 papers; the rest are being indexed"
+        err_console.print(f"[yellow]note:[/yellow] {escape(note)}", soft_wrap=True)
+        return
     pending = catalog.pending()
     if pending:
         err_console.print(f"[yellow]note:[/yellow] {pending} stored papers are not indexed yet; "
@@ -391,25 +397,18 @@ def _shared_corpus() -> Path | None:
     return data / "arxiv-daily-cs" if data is not None else None
 
 
-def _train_card_tagger(catalog: Catalog) -> None:
-    """Train the cards' task/dataset tagger once, when the annotated data is beside us."""
+def _tagger_to_train(catalog: Catalog) -> Path | None:
+    """The annotated data to train the cards' tagger from, when there is none yet: the
+    background catch-up trains it (minutes), after the first page. None: nothing to do."""
     from paperfeed.cards.build import TAGGER_ENV, default_tagger_path
 
-    path = default_tagger_path(catalog.store)
-    if path.exists() or os.environ.get(TAGGER_ENV):
-        return
+    if default_tagger_path(catalog.store).exists() or os.environ.get(TAGGER_ENV):
+        return None
     data = shared_data()
     if data is None:
         console.print("No annotated data (../shared/data) to train the cards' tagger: cards "
                       "come from the rules alone. Train later with `paperfeed cards train`.")
-        return
-    from paperfeed.cards.tagger import train_default
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with console.status("training the cards' task/dataset tagger"):
-        train_default(data, path)
-    catalog.reset_card_maker()
-    console.print(f"cards' tagger trained on {escape(str(data))}")
+    return data
 
 
 def _arxiv_reachable(host: str = "oaipmh.arxiv.org") -> bool:
@@ -441,15 +440,17 @@ def quickstart(
     port: Annotated[int, typer.Option("--port", min=0, max=65535)] = 8000,
 ) -> None:
     """Load a real corpus, build the index, and open the web app (the README's first command)."""
-    from paperfeed.cli.render import print_results
+    from paperfeed.application import catch_up
+    from paperfeed.application.backfill import first_papers, queue_catch_up
+    from paperfeed.cli.render import RichProgress, print_results
     from paperfeed.sources import iter_input_files
 
+    newest = first_papers()  # a bad PAPERFEED_FIRST_PAPERS stops here, before any work
     with open_catalog(writing="quickstart") as catalog:
         stored = catalog.store.count()
         if corpus is None and _arxiv_reachable():
             from paperfeed.application.harvesting import first_harvest_start
             from paperfeed.application.harvesting import harvest as harvest_into
-            from paperfeed.cli.render import RichProgress
 
             # The first harvest takes the last few days; later ones go on from the checkpoint.
             start = first_harvest_start(catalog, harvest_days)
@@ -487,21 +488,53 @@ def quickstart(
                 else:
                     console.print(f"{rep.report.ingested} new papers, {rep.report.merged} "
                                   f"already stored, from {escape(path.name)}")
-        _train_card_tagger(catalog)
-        indexed = _update_index(catalog, console)
-        console.print(f"{catalog.store.count()} papers stored, {indexed} newly indexed, "
+        # The newest papers first (docs/decisions/first-page.md): the app answers within
+        # minutes; the rest, and the tagger's training, is a job the server runs.
+        report = catch_up(catalog, RichProgress(console), newest=newest)
+        tagger_data = _tagger_to_train(catalog)
+        if not report.complete or tagger_data is not None:
+            queue_catch_up(catalog, tagger_data=tagger_data)
+        console.print(f"{catalog.store.count()} papers stored, {report.indexed} newly indexed, "
                       f"data in {escape(str(catalog.store.data_dir))}")
         console.rule(f"sample search: {SAMPLE_QUERY}")
         print_results(console, catalog.search(SAMPLE_QUERY, k=5))
         if interactive is None:
             interactive = sys.stdin.isatty()
+        later = _first_phase_note(catalog, serving=serve_app and interactive)
         if not serve_app:
             console.print('Search with: paperfeed search "your words"')
+            if later:
+                console.print(later, soft_wrap=True)
             return
         if interactive:
-            _serve(catalog, host, port)
+            if later:
+                console.print(later, soft_wrap=True)
+            _serve(catalog, host, port, schedule=not catalog.store.read_only)
         else:
             _check_web_app(catalog, host, port)
+            if later:
+                console.print(later, soft_wrap=True)
+
+
+def _first_phase_note(catalog: Catalog, *, serving: bool) -> str | None:
+    """What a first phase left to do, and which command does it; None when nothing."""
+    from paperfeed.application.backfill import TAGGER_DATA, coverage, indexing_job
+
+    covered = coverage(catalog)
+    job = indexing_job(catalog)
+    if job is None:
+        return None
+    rest = covered.papers - covered.indexed
+    todo = [f"embed {rest:,} more papers"] if rest > 0 else []
+    if job.payload.get(TAGGER_DATA):
+        todo.append("train the cards' tagger")
+    todo.append("make every card and fit the feed's vocabulary")
+    head = (f"{covered.indexed:,} of {covered.papers:,} papers are searchable (the newest "
+            f"first); left to do: {', then '.join(todo)}.")
+    if serving:
+        return head + " The server does it in the background (progress here and on /stats)."
+    return head + (" `paperfeed serve` does it in the background while it serves "
+                   "(`paperfeed reindex` indexes the rest now).")
 
 
 @app.command()
@@ -541,11 +574,15 @@ def serve(
 
 def _serve(catalog: Catalog, host: str, port: int, *, schedule: bool = False,
            log_config: dict[str, Any] | None = None) -> None:
+    """Serve in the foreground; with `schedule` the recurring jobs run too, and a partial
+    index is finished in the background with its bars in this terminal."""
+    from paperfeed.cli.render import RichProgress
     from paperfeed.web import create_app
     from paperfeed.web.server import address, adopt_address, check_port, serve_app
 
     check_port(host, port)
-    app = create_app(catalog, schedule=schedule)
+    app = create_app(catalog, schedule=schedule,
+                     progress=RichProgress(console) if schedule else None)
     adopt_address(app, address(host, port))
     console.print(f"paperfeed is running at [bold]{address(host, port)}[/bold] (Ctrl-C stops it)")
     serve_app(app, host, port, log_config=log_config)
@@ -556,20 +593,28 @@ def _serve(catalog: Catalog, host: str, port: int, *, schedule: bool = False,
 def worker(log_json: LogJsonOpt = False) -> None:
     """Run only the recurring jobs (harvest, digests), for a deployment whose web servers
     run with --no-schedule. Settings: PAPERFEED_HARVEST_SETS, PAPERFEED_HARVEST_WHEN,
-    PAPERFEED_DIGEST_WHEN and the others in the guide. Ctrl-C or SIGTERM stops it after
+    PAPERFEED_DIGEST_WHEN and the others in the guide. It also finishes a partial index
+    (the quickstart's first phase) in the background. Ctrl-C or SIGTERM stops it after
     the job in hand."""
     import signal
 
+    from paperfeed.application.backfill import CATCH_UP, queue_catch_up, run_catch_up_job
     from paperfeed.cli.logs import use_json_logs
-    from paperfeed.jobs import scheduler_for
+    from paperfeed.cli.render import RichProgress
+    from paperfeed.jobs import JobRunner, scheduler_for
+    from paperfeed.store.jobs import JobStore
 
     if log_json:
         use_json_logs()
 
     with open_catalog(writing="worker") as catalog:
         scheduler = scheduler_for(catalog)
+        catching_up = JobRunner(JobStore(catalog.store), {CATCH_UP: lambda job, beat: (
+            run_catch_up_job(catalog, job.payload, beat, RichProgress(console)))})
         signal.signal(signal.SIGTERM, lambda *_: scheduler.request_stop())
         console.print("paperfeed worker is running the recurring jobs (Ctrl-C stops it)")
+        queue_catch_up(catalog)
+        catching_up.start()
         scheduler.start()
         try:
             scheduler.wait()
@@ -577,6 +622,7 @@ def worker(log_json: LogJsonOpt = False) -> None:
             pass
         finally:
             scheduler.stop()
+            catching_up.stop()
 
 
 def _check_web_app(catalog: Catalog, host: str, port: int) -> None:

@@ -290,6 +290,7 @@ class PaperIndex:
         progress: Callable[[int], None] | None = None,
         batch_size: int = 512,
         source_version: str | None = None,
+        finish: bool = True,
     ) -> int:
         """Add or replace papers (same key replaces); returns how many were written.
 
@@ -297,7 +298,9 @@ class PaperIndex:
         batch before the failing one and nothing of it. `progress` is called
         after each committed batch with the number of papers in it (an
         increment, as `Embedder.encode` reports). `source_version` is recorded
-        in the manifest (e.g. the store state the papers came from).
+        in the manifest (e.g. the store state the papers came from). With
+        `finish=False` the run stays in progress, as if cut off after its last batch:
+        a first phase of newest papers, which the next run resumes (`resumable`).
         """
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
@@ -327,10 +330,12 @@ class PaperIndex:
                 self._lexical.commit()  # the last batch's superseded versions
                 if self._manifest["pending_lexical_deletes"] or source_version is not None:
                     # Only now, every batch durable, does the index hold `source_version`.
+                    done = source_version is not None and finish
                     self._write_manifest(
                         pending_lexical_deletes=[],
-                        source_version=source_version or self._manifest["source_version"],
-                        in_progress=None if source_version else run,
+                        source_version=(source_version if done
+                                        else self._manifest["source_version"]),
+                        in_progress=None if done else run,
                     )
                 if self._vectors.n_live > self._exact_below:
                     self._vectors.ann()  # build or catch up now, not on the first search

@@ -136,6 +136,13 @@ class JobStore:
                 select(m.Job).where(m.Job.user_id == user_id)
                 .order_by(m.Job.id.desc()).limit(limit))]
 
+    def latest(self, kind: str) -> JobInfo | None:
+        """The newest job of a kind (e.g. the background catch-up), whoever queued it."""
+        with self._session() as s:
+            row = s.scalars(select(m.Job).where(m.Job.kind == kind)
+                            .order_by(m.Job.id.desc()).limit(1)).first()
+            return _info(row) if row is not None else None
+
     def active_count(self, user_id: int) -> int:
         with self._session() as s:
             return s.scalar(select(func.count()).select_from(m.Job).where(

@@ -26,10 +26,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from paperfeed import __version__
 from paperfeed.accounts import Accounts
+from paperfeed.application.backfill import CATCH_UP, queue_catch_up, run_catch_up_job
+from paperfeed.application.progress import Progress
 from paperfeed.application.status import StatusCache
 from paperfeed.catalog import Catalog, PaperNotFoundError
 from paperfeed.errors import IndexStaleError
 from paperfeed.jobs import IMPORT, JobRunner, run_import, scheduler_for
+from paperfeed.jobs.runner import Handler
 from paperfeed.mail import MailQueue
 from paperfeed.rank.feed import Feed
 from paperfeed.settings import Settings
@@ -163,16 +166,22 @@ class IdentityAndHeaders:
 
 
 def create_app(catalog: Catalog, *, warm_up: bool = True, settings: Settings | None = None,
-               run_jobs: bool = True, schedule: bool = False) -> FastAPI:
+               run_jobs: bool = True, schedule: bool = False,
+               progress: Progress | None = None) -> FastAPI:
     """The web app over an open catalog (the caller owns and closes it).
 
     `settings` default to the environment's (`Settings.from_env`); a server that starts
     without a configured base URL fills in its own address (`BackgroundServer`, `serve`).
-    With `schedule` the app also runs the recurring jobs (`paperfeed serve` by default).
+    With `schedule` the app also runs the recurring jobs (`paperfeed serve` by default)
+    and finishes a partial index in the background (`application.backfill`), its
+    progress drawn on `progress` too (the server's terminal).
     """
     settings = settings if settings is not None else Settings.from_env()
-    runner = JobRunner(JobStore(catalog.store),
-                       {IMPORT: lambda job, progress: run_import(catalog, job, progress)})
+    handlers: dict[str, Handler] = {IMPORT: lambda job, beat: run_import(catalog, job, beat)}
+    if schedule:  # only a scheduling server finishes a partial index (not the quickstart's check)
+        handlers[CATCH_UP] = lambda job, beat: run_catch_up_job(catalog, job.payload, beat,
+                                                                progress)
+    runner = JobRunner(JobStore(catalog.store), handlers)
     views = Views(catalog)
     guard = Guard(catalog.store.secret_key())
     accounts = Accounts(catalog.store)
@@ -210,6 +219,9 @@ def create_app(catalog: Catalog, *, warm_up: bool = True, settings: Settings | N
             await anyio.to_thread.run_sync(RateLimits(catalog.store).prune, timedelta(days=1))
             if run_jobs:  # a read-only store takes no uploads
                 runner.start()
+            if schedule and run_jobs:  # the rest of a partial index, as a job
+                await anyio.to_thread.run_sync(queue_catch_up, catalog)
+                runner.wake()
             if schedule:
                 application.state.scheduler = views.scheduler = scheduler_for(catalog)
                 application.state.scheduler.start()

@@ -117,6 +117,12 @@ class SearchOut(BaseModel):
     mode: Mode
     results: list[SearchResult]
     paging: PageInfo
+    indexed: int = Field(description="Papers search covers (the index's papers)")
+    papers: int = Field(description="Papers stored")
+    partial: bool = Field(description="True while some stored papers are not indexed yet")
+    index_note: str | None = Field(
+        description='While partial: "searching 8,210 of 74,728 papers; the rest are being '
+                    'indexed"')
 
 
 class DayCount(BaseModel):
@@ -218,6 +224,17 @@ class ScheduledJobOut(BaseModel):
         description="When this process runs it next (UTC); null when it runs no schedule")
 
 
+class IndexingOut(BaseModel):
+    """The background catch-up finishing a partial index (`application.backfill`)."""
+
+    state: str
+    step: str | None = Field(description="index, cards or vocabulary")
+    label: str | None
+    done: int
+    total: int | None
+    started_at: datetime | None
+
+
 class StatsOut(BaseModel):
     papers: int
     authors: int
@@ -228,6 +245,7 @@ class StatsOut(BaseModel):
     index: dict[str, object]
     harvest: list[HarvestOut]
     scheduled: list[ScheduledJobOut] = []
+    indexing: IndexingOut | None = None
     health: Literal["ok", "index behind", "empty"]
     health_detail: str
 

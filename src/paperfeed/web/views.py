@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 from urllib.parse import quote
 
+from paperfeed.application.backfill import coverage, indexing_job
 from paperfeed.authors import active_periods, coauthor_groups, frequent_coauthors, monthly_counts
 from paperfeed.cards.display import about
 from paperfeed.cards.model import Card
@@ -128,14 +129,17 @@ class Views:
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
         self.browse = Browse(catalog.store)
-        self._cache: dict[str, tuple[int, Any]] = {}
+        self._cache: dict[str, tuple[object, Any]] = {}
         # The running scheduler, when this process runs one (for the jobs' next runs).
         self.scheduler: Scheduler | None = None
 
-    def _per_revision(self, name: str, compute: Callable[[], T]) -> T:
+    def _per_revision(self, name: str, compute: Callable[[], T], *, index: bool = False) -> T:
         """`compute()` once per store revision: counts over the whole store cost 10-200 ms
-        and change only when papers are added."""
-        revision = self.catalog.store.revision()
+        and change only when papers are added. With `index`, once per index commit too
+        (what waits for the index changes as a background catch-up commits batches)."""
+        revision: object = self.catalog.store.revision()
+        if index:
+            revision = (revision, self.catalog.index.version())
         hit = self._cache.get(name)
         if hit is not None and hit[0] == revision:
             return cast(T, hit[1])
@@ -212,7 +216,10 @@ class Views:
                                           filters=filters, sort=sort, mode=mode)
         shown = results[:per_page]
         briefs = self.briefs([r.paper for r in shown], voter)
+        covered = coverage(self.catalog, self._per_revision("count", self.catalog.store.count))
         return s.SearchOut(
+            indexed=covered.indexed, papers=covered.papers, partial=covered.partial,
+            index_note=covered.message(),
             query=query, date_from=date_from, date_to=date_to, category=category, author=author,
             sort=sort, mode=mode,
             results=[s.SearchResult(
@@ -357,13 +364,19 @@ class Views:
 
     def stats(self) -> s.StatsOut:
         stats = dict(self._per_revision("stats", self.catalog.store.stats))
-        index = {**self.catalog.index.manifest(), "pending": self.catalog.pending()}
+        # Counting what waits reads every summary while a first phase is being finished.
+        index = {**self.catalog.index.manifest(),
+                 "pending": self._per_revision("pending", self.catalog.pending, index=True)}
         jobs = [harvest_health(key, value, at, utc_now())
                 for key, value, at in self.catalog.store.harvest_jobs()]
         pending = index["pending"]
         health: Literal["ok", "index behind", "empty"]
+        job = indexing_job(self.catalog)
         if not stats["papers"]:
             health, detail = "empty", "nothing stored yet: run `paperfeed quickstart` or ingest"
+        elif pending and job is not None:
+            health, detail = "index behind", (f"{pending:,} papers not yet searchable: being "
+                                              "indexed in the background")
         elif pending:
             health, detail = "index behind", f"{pending} papers not yet searchable: run reindex"
         else:
@@ -375,6 +388,10 @@ class Views:
                             for c, n in stats["top_categories"].items()],
             index=index,
             harvest=jobs, scheduled=self.scheduled_jobs(),
+            indexing=None if job is None else s.IndexingOut(
+                state=job.state, step=job.progress.get("step"), label=job.progress.get("label"),
+                done=int(job.progress.get("done") or 0), total=job.progress.get("total"),
+                started_at=job.started_at),
             health=health, health_detail=detail,
         )
 
