@@ -45,21 +45,17 @@ def timed(label: str, times: dict[str, float]) -> Iterator[None]:
     times[label] = time.perf_counter() - start
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-dir", type=Path, required=True)
-    parser.add_argument("--tmp", type=Path, default=Path(tempfile.gettempdir()))
-    parser.add_argument("--restore", action="store_true", help="Also time a restore.")
-    args = parser.parse_args()
-
-    work = Path(tempfile.mkdtemp(prefix="bench-backup-", dir=args.tmp))
+def measure_backup(data_dir: Path, tmp: Path, *, restore_too: bool = False
+                   ) -> dict[str, object]:
+    """Back up `data_dir` (opened read-only) into a new folder under `tmp`, time each part
+    (and a restore with `restore_too`), measure the sizes, delete it all; the figures."""
+    work = Path(tempfile.mkdtemp(prefix="bench-backup-", dir=tmp))
     times: dict[str, float] = {}
-    sidecars = [args.data_dir / f"paperfeed.sqlite{end}" for end in ("-wal", "-shm")]
+    sidecars = [data_dir / f"paperfeed.sqlite{end}" for end in ("-wal", "-shm")]
     made = [p for p in sidecars if not p.exists()]
     try:
-        with Store(args.data_dir, read_only=True) as store:
-            print(f"source {args.data_dir}: {store.count():,} papers, "
-                  f"{_size(args.data_dir) / 1e6:,.0f} MB on disk")
+        with Store(data_dir, read_only=True) as store:
+            papers, on_disk = store.count(), _size(data_dir)
             start = time.perf_counter()
             with new_backup(work / "backup") as folder:
                 with timed("index copy (writer lock held)", times), index_writer(
@@ -73,23 +69,41 @@ def main() -> None:
                     info = folder.finish()
             times["backup total"] = time.perf_counter() - start
         backup = work / "backup"
-        parts = {"database": (backup / "paperfeed.sqlite").stat().st_size,
+        sizes = {"database": (backup / "paperfeed.sqlite").stat().st_size,
                  "index": _size(backup / "index"), "total": _size(backup)}
-        if args.restore:
+        if restore_too:
             with timed("restore total (verify + copy + count)", times):
                 restore(backup, work / "restored")
-        print(f"backup of {info['store']['papers']:,} papers, index generation "
-              f"{info['index']['generation']}, {len(info['files'])} files")
-        for label, value in times.items():
-            print(f"  {label:<40} {value:8.2f} s")
-        for label, size in parts.items():
-            print(f"  size {label:<35} {size / 1e6:8.1f} MB")
+        return {"papers": papers, "source_bytes": on_disk, "backed_up": info["store"]["papers"],
+                "generation": info["index"]["generation"], "files": len(info["files"]),
+                "seconds": times, "bytes": sizes}
     finally:
         shutil.rmtree(work, ignore_errors=True)
         wal = sidecars[0]
         if made == sidecars and wal.exists() and wal.stat().st_size == 0:
             for path in made:
                 path.unlink(missing_ok=True)
+
+
+def report(figures: dict[str, object]) -> None:
+    seconds = figures["seconds"]
+    sizes = figures["bytes"]
+    assert isinstance(seconds, dict) and isinstance(sizes, dict)
+    print(f"backup of {figures['backed_up']:,} papers ({figures['source_bytes'] / 1e6:,.0f} MB "
+          f"on disk), index generation {figures['generation']}, {figures['files']} files")
+    for label, value in seconds.items():
+        print(f"  {label:<40} {value:8.2f} s")
+    for label, size in sizes.items():
+        print(f"  size {label:<35} {size / 1e6:8.1f} MB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--tmp", type=Path, default=Path(tempfile.gettempdir()))
+    parser.add_argument("--restore", action="store_true", help="Also time a restore.")
+    args = parser.parse_args()
+    report(measure_backup(args.data_dir, args.tmp, restore_too=args.restore))
 
 
 if __name__ == "__main__":

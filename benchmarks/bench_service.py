@@ -16,9 +16,10 @@ What it measures, in one run
        (tests/sources/arxiv_standin.py, pages of 500, 3 s apart as the client insists)
        and its catch-up (index, cards, vocabulary) run. Prints p50/p95/max of each phase
        and the ratio harvesting/idle.
-    3. Hooks the lead fills after merging: time to first page on an empty data folder
-       (`bench_first_page.measure_first_page`) and backup time and size
-       (`bench_backup.measure_backup`), called only if those modules exist.
+    3. With --first-page, the time from an empty data folder to the first answer of a
+       quickstart (`bench_first_page.measure_first_page`, the real model, the 74,728-paper
+       corpus); then backup (and restore) time and size of --backup-store
+       (`bench_backup.measure_backup`, opened read-only; default the benchmark's store).
 
     The embedder: the tests' instant one (tests/index/fake_cli.py) by default, so that
     embedding time does not hide the lag; --real-embedder uses the real model (the
@@ -28,14 +29,14 @@ What it measures, in one run
 How to run (from the repository root)
         PYTHONPATH=src .venv/bin/python benchmarks/bench_service.py
         PYTHONPATH=src .venv/bin/python benchmarks/bench_service.py --real-embedder \\
-            --papers 5000 --harvest 3000 --ingests 20
+            --papers 5000 --harvest 3000 --ingests 20 --first-page \\
+            --backup-store ~/.local/share/paperfeed
 """
 
 from __future__ import annotations
 
 import argparse
 import gzip
-import importlib
 import json
 import os
 import statistics
@@ -44,7 +45,6 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from datetime import UTC, date, datetime
 from itertools import islice
 from pathlib import Path
@@ -142,22 +142,17 @@ def line(name: str, probe: Probe) -> tuple[float, float]:
     return p50, p95
 
 
-def optional(module: str, name: str) -> Callable[..., Any] | None:
-    """A measurement another slice adds (benchmarks/<module>.py), if it is there."""
-    try:
-        found = importlib.import_module(module)
-    except ModuleNotFoundError:
-        return None
-    function: Callable[..., Any] | None = getattr(found, name, None)
-    return function
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--papers", type=int, default=3000, help="papers in the store")
     parser.add_argument("--ingests", type=int, default=12, help="one-paper ingests timed")
     parser.add_argument("--harvest", type=int, default=3000, help="papers harvested")
     parser.add_argument("--idle", type=float, default=20.0, help="seconds of idle search")
+    parser.add_argument("--first-page", action="store_true",
+                        help="Also time the quickstart on an empty data folder (minutes).")
+    parser.add_argument("--backup-store", type=Path, default=None,
+                        help="Data folder to time a backup of (read-only; default: the "
+                             "benchmark's own store), e.g. ~/.local/share/paperfeed")
     parser.add_argument("--real-embedder", action="store_true")
     args = parser.parse_args()
     command = Paperfeed(args.real_embedder)
@@ -218,18 +213,20 @@ def main() -> None:
             server.terminate()
             server.wait(timeout=60)
 
-        print("\n3. measurements other parts add:")
-        first_page = optional("bench_first_page", "measure_first_page")
-        if first_page is None:
-            print("  time to first page: benchmarks/bench_first_page.py not here yet")
-        else:
-            print(f"  time to first page: {first_page(work / 'first-page')}")
-        backup = optional("bench_backup", "measure_backup")
-        if backup is None:
-            print("  backup time and size: benchmarks/bench_backup.py not here yet")
-        else:
-            print(f"  backup time and size: {backup(data, work / 'backup')}")
+        print("\n3. time to first page and backup")
+        if args.first_page:
+            from bench_first_page import measure_first_page
 
+            (work / "first-page").mkdir()
+            figures = measure_first_page(work / "first-page" / "data")
+            print(f"  time to first page on an empty data folder: {figures['first_answer_s']} s, "
+                  f"{figures['indexed_at_first_answer']:,} of {figures['papers']:,} papers "
+                  "indexed then")
+        else:
+            print("  time to first page: not run (--first-page; takes minutes)")
+        from bench_backup import measure_backup, report
+
+        report(measure_backup(args.backup_store or data, work, restore_too=True))
 
 if __name__ == "__main__":
     main()
