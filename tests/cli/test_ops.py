@@ -30,8 +30,8 @@ from paperfeed.index.vocabulary import VOCABULARY_FILE
 from paperfeed.store import Store
 from paperfeed.store.models_cards import CardRow
 from tests.index.test_kill_recovery import ROOT, word, write_papers
+from tests.serving import fake_server
 from tests.signup import PASSWORD, csrf
-from tests.web.test_serve import _free_port, _wait
 
 pytestmark = pytest.mark.sqlite_only
 
@@ -154,16 +154,7 @@ def wait_for(check: Callable[[], bool], what: str, within: float = 300) -> None:
 
 def log_in_over_http(data_dir: Path) -> None:
     """Serve `data_dir` and log in with the account's password (and fail with a wrong one)."""
-    port = _free_port()
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    env.pop("PAPERFEED_DATABASE_URL", None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.index.fake_cli", "--data-dir", str(data_dir), "serve",
-         "--port", str(port)], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait(url, proc)
+    with fake_server(data_dir) as url:
         with httpx.Client(base_url=url, timeout=60) as client:
             wrong = client.post("/login", data={"email": EMAIL, "password": "not it",
                                                 "csrf_token": csrf(client, "/login")})
@@ -173,10 +164,6 @@ def log_in_over_http(data_dir: Path) -> None:
                                                 "csrf_token": csrf(client, "/login")})
             assert right.status_code == 303, right.text[:500]
             assert EMAIL in client.get("/account").text
-    finally:
-        proc.terminate()
-        out, _ = proc.communicate(timeout=60)
-        assert "Traceback" not in out, out[-3000:]
 
 
 def test_backup_under_write_load_restores_equal_counts_searches_and_log_ins(

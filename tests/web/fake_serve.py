@@ -8,6 +8,8 @@ swapped for `worker` below, which patches the embedder in the child before servi
 
 from __future__ import annotations
 
+from typing import Any
+
 from paperfeed.catalog import Catalog
 from paperfeed.web import server
 from tests.index import fake_cli
@@ -16,10 +18,10 @@ from tests.index.conftest import FakeEmbedder
 _serve_one = server._worker
 
 
-def worker(host: str, port: int, data_dir: str) -> None:
+def worker(host: str, port: int, data_dir: str, *rest: Any) -> None:
     """One web worker process, embedding with the instant embedder."""
     Catalog._load_embedder = lambda self: FakeEmbedder()  # type: ignore[method-assign]
-    _serve_one(host, port, data_dir)
+    _serve_one(host, port, data_dir, *rest)
 
 
 def main() -> None:

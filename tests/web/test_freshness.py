@@ -10,10 +10,7 @@ it was restarted. The 10 s bound on each poll loop is the issue's correctness bo
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,9 +18,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.index.test_kill_recovery import ROOT, assert_ok, cli, word
+from tests.index.test_kill_recovery import assert_ok, cli, word
+from tests.serving import fake_server
 from tests.signup import csrf, sign_up
-from tests.web.test_serve import _free_port, _wait
 
 pytestmark = pytest.mark.slow
 
@@ -55,21 +52,8 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     data.mkdir()
     assert_ok(cli(data, "ingest", str(write(tmp_path / "old.jsonl", [
         listing(i, word(i), OLD_DAY, "cs.LG") for i in range(60)]))))
-    port = _free_port()
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
-    env.pop("PAPERFEED_DATABASE_URL", None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.index.fake_cli", "--data-dir", str(data), "serve",
-         "--port", str(port)], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait(url, proc)
+    with fake_server(data) as url:
         yield url, data
-    finally:
-        proc.terminate()
-        out, _ = proc.communicate(timeout=60)
-        assert "Traceback" not in out, out[-3000:]
 
 
 def poll(what: str, check: Callable[[], bool], within: float = 10.0) -> None:

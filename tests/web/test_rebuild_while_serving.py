@@ -26,9 +26,9 @@ from paperfeed.catalog import Catalog
 from tests.index.conftest import FakeEmbedder
 from tests.index.test_kill_recovery import ROOT, assert_ok, cli, stats, word
 from tests.jobs import wait_for_job
+from tests.serving import fake_server
 from tests.signup import csrf, sign_up
 from tests.web.test_freshness import OLD_DAY, found_ids, listing, poll, write
-from tests.web.test_serve import _free_port, _wait
 
 pytestmark = [pytest.mark.slow, pytest.mark.sqlite_only]
 
@@ -43,21 +43,8 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     data.mkdir()
     assert_ok(cli(data, "ingest", str(write(tmp_path / "old.jsonl", [
         listing(i, word(i), OLD_DAY, "cs.LG") for i in range(PAPERS)]))))
-    port = _free_port()
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
-    env.pop("PAPERFEED_DATABASE_URL", None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.index.fake_cli", "--data-dir", str(data), "serve",
-         "--port", str(port), "--no-schedule"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait(url, proc)
+    with fake_server(data, "--no-schedule") as url:
         yield url, data
-    finally:
-        proc.terminate()
-        out, _ = proc.communicate(timeout=60)
-        assert "Traceback" not in out, out[-3000:]
 
 
 @dataclass

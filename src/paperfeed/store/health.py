@@ -7,13 +7,10 @@ schema is at the newest Alembic migration. Each answers a problem in words, or N
 
 from __future__ import annotations
 
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from paperfeed.store.store import _MIGRATIONS, Store
+from paperfeed.store.store import Store
 
 __all__ = ["integrity_problem", "migration_problem"]
 
@@ -37,11 +34,7 @@ def integrity_problem(store: Store) -> str | None:
 
 def migration_problem(store: Store) -> str | None:
     """How the schema differs from the newest migration, or None when it is there."""
-    cfg = Config()
-    cfg.set_main_option("script_location", str(_MIGRATIONS))
-    heads = set(ScriptDirectory.from_config(cfg).get_heads())
-    with store.engine.connect() as conn:
-        current = set(MigrationContext.configure(conn).get_current_heads())
+    current, heads = store.schema_heads()
     if current == heads:
         return None
     return (f"schema {', '.join(sorted(current)) or 'none'}, newest "

@@ -359,14 +359,19 @@ class Store:
 
     # --- set-up ---------------------------------------------------------------
 
-    def _migrate(self) -> None:
-        """Bring the schema to the newest migration; nothing to do (and nothing written)
-        when it is there. A read-only store that needs one cannot be opened."""
+    def schema_heads(self) -> tuple[set[str], set[str]]:
+        """The migrations the database is at, and the newest ones."""
         cfg = Config()
         cfg.set_main_option("script_location", str(_MIGRATIONS))
         heads = set(ScriptDirectory.from_config(cfg).get_heads())
         with self.engine.connect() as conn:
             current = set(MigrationContext.configure(conn).get_current_heads())
+        return current, heads
+
+    def _migrate(self) -> None:
+        """Bring the schema to the newest migration; nothing to do (and nothing written)
+        when it is there. A read-only store that needs one cannot be opened."""
+        current, heads = self.schema_heads()
         if current == heads:
             return
         if self.read_only:
@@ -374,6 +379,8 @@ class Store:
                 f"the store in {self.data_dir} needs an upgrade (schema "
                 f"{', '.join(sorted(current)) or 'none'} -> {', '.join(sorted(heads))}); run a "
                 "writing command as its owner")
+        cfg = Config()
+        cfg.set_main_option("script_location", str(_MIGRATIONS))
         with self.engine.begin() as conn:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
