@@ -100,6 +100,9 @@ class Catalog:
         self._follow_lock = threading.Lock()
         self._next_check = 0.0
         self._writing = 0
+        # `pending()` of the index in use, keyed on (store revision, index version): while
+        # a first phase is being finished it reads every changed paper's summary.
+        self._pending: tuple[tuple[int, tuple[str, int]], int] | None = None
 
     @property
     def embedder(self) -> Embedder:
@@ -307,8 +310,18 @@ class Catalog:
         return lambda summary: summary.revision <= revision and summary.id in keys
 
     def pending(self, index: PaperIndex | None = None) -> int:
-        """How many stored papers `index` (default: the one in use) has not caught up with."""
-        index = index if index is not None else self.index
+        """How many stored papers `index` (default: the one in use, counted once per store
+        revision and index commit) has not caught up with."""
+        if index is not None:
+            return self._count_pending(index)
+        index = self.index
+        key = (self.store.revision(), index.version())
+        cached = self._pending
+        if cached is None or cached[0] != key:
+            cached = self._pending = (key, self._count_pending(index))
+        return cached[1]
+
+    def _count_pending(self, index: PaperIndex) -> int:
         since = self.indexed_revision(index)
         if index.resumable() is None:
             return self.store.count_since(since)
@@ -383,14 +396,14 @@ class Catalog:
         folders = self.store.index_folders
         folder = folders.start_rebuild()
         try:
-            fresh: PaperIndex | None = PaperIndex.open(folder, lambda: self.embedder)
-            assert fresh is not None
+            fresh = PaperIndex.open(folder, lambda: self.embedder)
             fresh.verify()
-            if fresh.manifest().get("model_id") not in (None, self.embedder.model_id):
-                fresh = None
+            resumable = fresh.manifest().get("model_id") in (None, self.embedder.model_id)
+            if not resumable:
+                fresh.close()
         except IndexStaleError:  # an unfinished rebuild left damaged
-            fresh = None
-        if fresh is None:  # start that rebuild over
+            resumable = False
+        if not resumable:  # start that rebuild over
             folder = folders.start_rebuild(fresh=True)
             fresh = PaperIndex.open(folder, lambda: self.embedder)
         written = self._catch_up_index(fresh, progress, batch_size)

@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from paperfeed.catalog import Catalog
 from paperfeed.rank.feed import Feed
 from paperfeed.rank.profile import RankerParams
@@ -23,11 +25,16 @@ REFIT = ("import sys; from paperfeed.catalog import Catalog\n"
          "with Catalog(sys.argv[1]) as c: c.vocabulary()")  # refits: the store grew by > 1/5
 
 
-def test_a_vocabulary_refit_by_another_process_reaches_the_feed(tmp_path: Path) -> None:
+@pytest.mark.parametrize("rebuilt", [False, True], ids=["index", "rebuilt-generation"])
+def test_a_vocabulary_refit_by_another_process_reaches_the_feed(tmp_path: Path,
+                                                                 rebuilt: bool) -> None:
     data = tmp_path / "data"
     data.mkdir()
     assert_ok(cli(data, "ingest", str(write(tmp_path / "old.jsonl", [
         listing(i, word(i), OLD_DAY, "cs.LG") for i in range(60)]))))
+    if rebuilt:  # the index and its vocabulary now live in indexes/gen-1, not index/
+        assert_ok(cli(data, "reindex", "--full"))
+        assert not (data / "index").exists()
     with Catalog(data, embedder=FakeEmbedder()) as catalog:
         feed = Feed(catalog, params=RankerParams(method="blend", lexical=0.3))
         before = feed._model()[1]

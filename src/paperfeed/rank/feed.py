@@ -20,6 +20,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -127,7 +128,7 @@ class Feed:
     def _model(self) -> tuple[Background | None, Vocabulary | None]:
         """The background and the vocabulary of its tf-idf rows (None: embeddings only)."""
         index = self.catalog.index
-        version = (index.version(), self._vocabulary_stamp())
+        version = (index.version(), self._vocabulary_stamp(index.directory))
         if self._background is not None and self._background[0] == version:
             return self._background[1], self._background[2]
         keys = sorted(index.keys())
@@ -151,15 +152,16 @@ class Feed:
         self._background = (version, background, vocabulary)
         return background, vocabulary
 
-    def _vocabulary_stamp(self) -> tuple[int, int, int] | None:
+    def _vocabulary_stamp(self, folder: Path) -> tuple[int, int, int] | None:
         """The vocabulary file's inode, mtime and size, when the ranker uses it. A catch-up
         refits the vocabulary after its index commit, so a process that followed the
         commit in between would otherwise keep the old vocabulary until the next commit.
-        One stat; the file is replaced atomically, so a refit always changes the stamp."""
+        One stat; the file is replaced atomically, so a refit always changes the stamp. It
+        lives in the index folder in use (`indexes/gen-<n>/` after a full rebuild)."""
         if not self.params.uses_lexical:
             return None
         try:
-            found = (self.catalog.store.data_dir / "index" / VOCABULARY_FILE).stat()
+            found = (folder / VOCABULARY_FILE).stat()
         except OSError:
             return None
         return found.st_ino, found.st_mtime_ns, found.st_size

@@ -129,17 +129,14 @@ class Views:
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
         self.browse = Browse(catalog.store)
-        self._cache: dict[str, tuple[object, Any]] = {}
+        self._cache: dict[str, tuple[int, Any]] = {}
         # The running scheduler, when this process runs one (for the jobs' next runs).
         self.scheduler: Scheduler | None = None
 
-    def _per_revision(self, name: str, compute: Callable[[], T], *, index: bool = False) -> T:
+    def _per_revision(self, name: str, compute: Callable[[], T]) -> T:
         """`compute()` once per store revision: counts over the whole store cost 10-200 ms
-        and change only when papers are added. With `index`, once per index commit too
-        (what waits for the index changes as a background catch-up commits batches)."""
-        revision: object = self.catalog.store.revision()
-        if index:
-            revision = (revision, self.catalog.index.version())
+        and change only when papers are added."""
+        revision = self.catalog.store.revision()
         hit = self._cache.get(name)
         if hit is not None and hit[0] == revision:
             return cast(T, hit[1])
@@ -364,9 +361,7 @@ class Views:
 
     def stats(self) -> s.StatsOut:
         stats = dict(self._per_revision("stats", self.catalog.store.stats))
-        # Counting what waits reads every summary while a first phase is being finished.
-        index = {**self.catalog.index.manifest(),
-                 "pending": self._per_revision("pending", self.catalog.pending, index=True)}
+        index = {**self.catalog.index.manifest(), "pending": self.catalog.pending()}
         jobs = [harvest_health(key, value, at, utc_now())
                 for key, value, at in self.catalog.store.harvest_jobs()]
         pending = index["pending"]
