@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -17,6 +16,8 @@ from typing import Any
 
 import httpx
 import pytest
+
+from tests.serving import stop
 
 ROOT = Path(__file__).resolve().parents[2]
 DAYS, PER_DAY, FIRST = 6, 10, 20
@@ -116,12 +117,7 @@ def server(env: dict[str, str]) -> Iterator[Callable[..., tuple[httpx.Client, Pa
     for client in clients:
         client.close()
     for proc in procs:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 def quickstart(env: dict[str, str], data: Path, corpus: Path) -> str:
@@ -219,9 +215,4 @@ def test_a_worker_finishes_the_index_for_web_servers_without_a_schedule(
             wait_for(lambda: not coverage(catalog).partial)
             assert coverage(catalog).indexed == PAPERS
     finally:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(60)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
+        stop(worker)

@@ -30,7 +30,7 @@ from paperfeed.index.vocabulary import VOCABULARY_FILE
 from paperfeed.store import Store
 from paperfeed.store.models_cards import CardRow
 from tests.index.test_kill_recovery import ROOT, word, write_papers
-from tests.serving import fake_server
+from tests.serving import fake_server, poll
 from tests.signup import PASSWORD, csrf
 
 pytestmark = pytest.mark.sqlite_only
@@ -143,15 +143,6 @@ def writer(copy_of: Callable[[], Path], tmp_path: Path
             proc.communicate(timeout=600)
 
 
-def wait_for(check: Callable[[], bool], what: str, within: float = 300) -> None:
-    import time
-
-    deadline = time.monotonic() + within
-    while not check():
-        assert time.monotonic() < deadline, f"{what} not within {within:.0f} s"
-        time.sleep(0.2)
-
-
 def log_in_over_http(data_dir: Path) -> None:
     """Serve `data_dir` and log in with the account's password (and fail with a wrong one)."""
     with fake_server(data_dir) as url:
@@ -172,7 +163,8 @@ def test_backup_under_write_load_restores_equal_counts_searches_and_log_ins(
     before = {q: lexical_ids(data_dir, q) for q in QUERIES}
     assert all(before.values())
     # The backup starts while the writer is between or inside its ingests.
-    wait_for(lambda: paper_count(data_dir) >= PAPERS + BATCH, "the writer's first batch")
+    poll("the writer's first batch", lambda: paper_count(data_dir) >= PAPERS + BATCH,
+         within=300, every=0.2)
     backup = tmp_path / "backup"
     done = ok(run(data_dir, "backup", str(backup), "--json"))
     stop_writer()

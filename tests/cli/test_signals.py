@@ -22,6 +22,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from paperfeed.store import Store
 from tests.index.test_kill_recovery import ROOT, assert_ok, cli, stats, word
 from tests.pg import read_rows
+from tests.serving import poll
 from tests.signup import csrf
 from tests.sources.arxiv_standin import (
     ArxivStandin,
@@ -40,14 +41,6 @@ def _env(**extra: str) -> dict[str, str]:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1", **extra}
     env.pop("PAPERFEED_DATABASE_URL", None)  # each test has a SQLite store of its own
     return env
-
-
-def _wait_for(what: str, check: object, within: float = 120.0) -> None:
-    deadline = time.monotonic() + within
-    while not check():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what} not within {within:.0f} s")
-        time.sleep(0.1)
 
 
 def _post_slowly(port: int, path: str, cookie: str, body: bytes) -> socket.socket:
@@ -101,7 +94,7 @@ def test_sigterm_answers_the_request_in_flight_and_finishes_the_harvest_in_hand(
                 token = csrf(browser, "/reset")
                 cookie = "; ".join(f"{k}={v}" for k, v in browser.cookies.items())
             body = urlencode({"email": "someone@example.org", "csrf_token": token}).encode()
-            _wait_for("the scheduled harvest in hand", lambda: len(oai.requests) >= 1)
+            poll("the scheduled harvest in hand", lambda: len(oai.requests) >= 1, within=120)
             sock = _post_slowly(port, "/reset", cookie, body)
             time.sleep(0.5)  # let the server read the headers and start the request
             proc.send_signal(signal.SIGTERM)
@@ -168,8 +161,9 @@ def test_worker_logs_json_lines_and_stops_on_sigterm(tmp_path: Path) -> None:
                      PAPERFEED_HARVEST_WHEN="every 1s", PAPERFEED_HARVEST_JITTER="0",
                      PAPERFEED_SCHEDULE_POLL="0.1"))
         try:
-            _wait_for("a failed harvest run", lambda: read_rows(
-                data, "SELECT count(*) FROM job_runs WHERE outcome = 'failed'")[0][0] >= 1)
+            poll("a failed harvest run", lambda: read_rows(
+                data, "SELECT count(*) FROM job_runs WHERE outcome = 'failed'")[0][0] >= 1,
+                 within=120)
         finally:
             proc.send_signal(signal.SIGTERM)
             _, err = proc.communicate(timeout=120)

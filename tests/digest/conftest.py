@@ -15,7 +15,6 @@ import gzip
 import json
 import os
 import shutil
-import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -24,7 +23,6 @@ from itertools import islice
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 from argon2 import PasswordHasher
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -37,6 +35,7 @@ from paperfeed.store import Store
 from paperfeed.store import models as m
 from tests.conftest import shared_path
 from tests.pg import new_database, use_database
+from tests.smtp import loopback_smtp
 
 DAY1 = date(2025, 3, 18)  # a Tuesday
 DAY2 = date(2025, 3, 19)
@@ -196,10 +195,5 @@ class Smtp:
 @pytest.fixture
 def smtp() -> Iterator[Smtp]:
     inbox = Inbox()
-    with socket.socket() as probe:  # aiosmtpd checks readiness by connecting: no port 0
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield Smtp(inbox, SmtpMailer("127.0.0.1", port, timeout=10), port)
-    controller.stop()
+    with loopback_smtp(inbox) as port:
+        yield Smtp(inbox, SmtpMailer("127.0.0.1", port, timeout=10), port)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import socket
 import statistics
 import threading
 import time
@@ -21,10 +20,10 @@ from email.message import EmailMessage
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 
 from tests.security.conftest import PASSWORD, Served, csrf
 from tests.signup import link_path, outbox_mails, request_signup
+from tests.smtp import loopback_smtp
 
 CSRF_VALUE = re.compile(r'(name="csrf_token" value="|name="csrf-token" content=")[0-9a-f]+"')
 
@@ -68,19 +67,14 @@ class _Smtp:
 @pytest.fixture
 def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Smtp]:
     server = _Smtp()
-    with socket.socket() as probe:  # aiosmtpd checks readiness by connecting: no port 0
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(server, hostname="127.0.0.1", port=port)
-    controller.start()
-    # The served app reads the mail settings for each message it sends.
-    monkeypatch.setenv("PAPERFEED_SMTP_URL", f"smtp://127.0.0.1:{port}")
-    monkeypatch.setenv("PAPERFEED_MAIL_FROM", "paperfeed <feed@example.org>")
-    try:
-        yield server
-    finally:
-        server.gate.set()
-        controller.stop()
+    with loopback_smtp(server) as port:
+        # The served app reads the mail settings for each message it sends.
+        monkeypatch.setenv("PAPERFEED_SMTP_URL", f"smtp://127.0.0.1:{port}")
+        monkeypatch.setenv("PAPERFEED_MAIL_FROM", "paperfeed <feed@example.org>")
+        try:
+            yield server
+        finally:
+            server.gate.set()
 
 
 def test_sign_up_answers_the_same_page_for_a_taken_and_a_free_address(served: Served) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import email
 import re
-import socket
 import time
 from collections.abc import Iterator
 from email.message import Message
@@ -12,7 +11,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -20,6 +18,7 @@ from paperfeed.accounts import Accounts
 from paperfeed.catalog import Catalog
 from tests.signup import PASSWORD, outbox_mails, request_signup, sign_up
 from tests.signup import csrf as _csrf
+from tests.smtp import loopback_smtp
 
 pytestmark = pytest.mark.slow
 
@@ -147,15 +146,10 @@ class _Inbox:
 @pytest.fixture
 def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Inbox]:
     inbox = _Inbox()
-    with socket.socket() as probe:  # aiosmtpd checks readiness by connecting: no port 0
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    monkeypatch.setenv("PAPERFEED_SMTP_URL", f"smtp://127.0.0.1:{port}")
-    monkeypatch.setenv("PAPERFEED_MAIL_FROM", "paperfeed <feed@example.org>")
-    yield inbox
-    controller.stop()
+    with loopback_smtp(inbox) as port:
+        monkeypatch.setenv("PAPERFEED_SMTP_URL", f"smtp://127.0.0.1:{port}")
+        monkeypatch.setenv("PAPERFEED_MAIL_FROM", "paperfeed <feed@example.org>")
+        yield inbox
 
 
 def test_password_reset_by_email_works_once(browser: httpx.Client, live_server: str,

@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import json
 import re
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.index.test_kill_recovery import assert_ok, cli, word
-from tests.serving import fake_server
+from tests.serving import fake_server, poll
 from tests.signup import csrf, sign_up
 
 pytestmark = pytest.mark.slow
@@ -54,14 +53,6 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         listing(i, word(i), OLD_DAY, "cs.LG") for i in range(60)]))))
     with fake_server(data) as url:
         yield url, data
-
-
-def poll(what: str, check: Callable[[], bool], within: float = 10.0) -> None:
-    deadline = time.monotonic() + within
-    while not check():
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what} not within {within:.0f} s")
-        time.sleep(0.1)
 
 
 def found_ids(url: str, query: str, mode: str = "lexical") -> list[str]:

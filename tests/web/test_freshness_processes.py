@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -28,14 +27,15 @@ from pathlib import Path
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 
 from tests.digest.conftest import Inbox
 from tests.index.test_kill_recovery import ROOT, assert_ok, cli, word
 from tests.pg import read_rows
+from tests.serving import poll
 from tests.signup import csrf, link_path, request_signup
+from tests.smtp import loopback_smtp
 from tests.sources.arxiv_standin import ArxivStandin, FakePaper, OaiRepository
-from tests.web.test_freshness import OLD_DAY, found_ids, listing, poll, write
+from tests.web.test_freshness import OLD_DAY, found_ids, listing, write
 from tests.web.test_serve import _free_port, _wait
 
 pytestmark = [pytest.mark.slow, pytest.mark.sqlite_only]
@@ -57,13 +57,8 @@ class Server:
 def inbox() -> Iterator[tuple[Inbox, int]]:
     """An SMTP server on loopback; the server under test sends all its mail there."""
     received = Inbox()
-    with socket.socket() as probe:  # aiosmtpd checks readiness by connecting: no port 0
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(received, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield received, port
-    controller.stop()
+    with loopback_smtp(received) as port:
+        yield received, port
 
 
 @pytest.fixture(params=[1, 2], ids=["one-worker", "two-workers"])

@@ -14,8 +14,7 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -31,6 +30,7 @@ from paperfeed.store.digests import DigestStore
 from paperfeed.store.schedule import FAILED, OK, Schedule
 from tests.index.conftest import FakeEmbedder
 from tests.index.test_kill_recovery import ROOT, assert_ok, cli, word
+from tests.serving import poll
 from tests.sources.arxiv_standin import ArxivStandin, Reply
 from tests.web.test_freshness import listing, write
 from tests.web.test_serve import _free_port, _wait
@@ -62,14 +62,6 @@ def scrape(url: str, token: str | None = TOKEN) -> Samples:
 
 def value(samples: Samples, name: str, **labels: str) -> float:
     return samples.get((name, frozenset(labels.items())), 0.0)
-
-
-def poll(what: str, check: Callable[[], bool], within: float = 60.0) -> None:
-    deadline = time.monotonic() + within
-    while not check():
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what} not within {within:.0f} s")
-        time.sleep(0.3)
 
 
 @pytest.fixture
@@ -131,7 +123,7 @@ def test_metrics_follow_requests_the_store_the_index_and_the_jobs(
     assert ("paperfeed_harvest_age_seconds", frozenset()) not in after  # never harvested
 
     # The scheduled harvest fails (404) each second: counted from the store's job_runs.
-    poll("a failed harvest in /metrics", lambda: value(
+    poll("a failed harvest in /metrics", within=60, every=0.3, check=lambda: value(
         scrape(url), "paperfeed_job_failures_total", job="harvest") >= 1)
     failed = scrape(url)
     assert value(failed, "paperfeed_job_runs_total", job="harvest", outcome="failed") >= 1
@@ -140,13 +132,13 @@ def test_metrics_follow_requests_the_store_the_index_and_the_jobs(
     # Index lag: another process stores a paper without indexing it, then reindexes.
     assert_ok(cli(server.data, "ingest", "--no-index", str(write(
         tmp_path / "new.jsonl", [listing(500, "zqlagword", "2025-03-21", "cs.LG")]))))
-    poll("the unindexed paper as index lag", lambda: value(
+    poll("the unindexed paper as index lag", within=60, every=0.3, check=lambda: value(
         scrape(url), "paperfeed_index_pending_papers") == 1)
     lagging = scrape(url)
     assert value(lagging, "paperfeed_papers") == 21
     assert value(lagging, "paperfeed_papers_indexed") == 20
     assert_ok(cli(server.data, "reindex"))
-    poll("the index caught up in /metrics", lambda: value(
+    poll("the index caught up in /metrics", within=60, every=0.3, check=lambda: value(
         scrape(url), "paperfeed_index_pending_papers") == 0)
     assert value(scrape(url), "paperfeed_papers_indexed") == 21
 

@@ -26,9 +26,9 @@ from paperfeed.catalog import Catalog
 from tests.index.conftest import FakeEmbedder
 from tests.index.test_kill_recovery import ROOT, assert_ok, cli, stats, word
 from tests.jobs import wait_for_job
-from tests.serving import fake_server
+from tests.serving import fake_server, poll
 from tests.signup import csrf, sign_up
-from tests.web.test_freshness import OLD_DAY, found_ids, listing, poll, write
+from tests.web.test_freshness import OLD_DAY, found_ids, listing, write
 
 pytestmark = [pytest.mark.slow, pytest.mark.sqlite_only]
 
